@@ -1,0 +1,71 @@
+// `facecast recognize <image...>`: faces, landmarks and (optionally) embeddings for each image.
+// The models are loaded once; a bad file is reported on its own line and the others still run.
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../shared/log.ts';
+import type { ImageError, ImageResult } from '../shared/protocol.ts';
+import { VisionEngine } from '../vision/engine.ts';
+import { decodeImage, ImageInputError } from '../vision/image.ts';
+import type { DetectorName } from '../vision/detectors/index.ts';
+import { fmt, printJson, table } from './output.ts';
+
+export interface RecognizeOptions {
+  detector?: DetectorName;
+  json?: boolean;
+  embeddings?: boolean;
+}
+
+export async function recognizeImage(engine: VisionEngine, file: string, opts: RecognizeOptions): Promise<ImageResult> {
+  const started = performance.now();
+  const image = await decodeImage(file, { maxPixels: engine.config.maxImagePixels });
+  const detector = opts.detector ?? engine.config.detector;
+  const faces = await engine.analyse(image, { detector, embeddings: opts.embeddings ?? false });
+  return {
+    file,
+    width: image.width,
+    height: image.height,
+    backend: engine.backend.name,
+    detector,
+    ms: Math.round((performance.now() - started) * 10) / 10,
+    faces,
+  };
+}
+
+function printHuman(r: ImageResult): void {
+  process.stdout.write(`\n${r.file}  ${r.width}×${r.height}  ${r.faces.length} face(s)  ${fmt(r.ms)} ms  [${r.detector} on ${r.backend}]\n`);
+  if (r.faces.length === 0) return;
+  const rows = r.faces.map((f, i) => [
+    i + 1,
+    f.box.map((v) => fmt(v)).join(', '),
+    fmt(f.score, 3),
+    f.landmarks.map(([x, y]) => `${fmt(x)},${fmt(y)}`).join(' '),
+    f.embedding ? f.embedding.slice(0, 3).map((v) => fmt(v, 3)).join(' ') + ' …' : '',
+  ]);
+  process.stdout.write(table(['#', 'box x, y, w, h', 'score', 'landmarks (eyes, nose, mouth)', 'embedding'], rows) + '\n');
+}
+
+/** Runs the command; resolves to the process exit code (1 when any file failed). */
+export async function runRecognize(files: string[], opts: RecognizeOptions, config: Config, log: Logger): Promise<number> {
+  const engine = await VisionEngine.create(config.vision, log);
+  if (!opts.json) process.stdout.write(`backend: ${engine.backend.name} (${engine.backend.device})\n`);
+  const results: (ImageResult | ImageError)[] = [];
+  let failed = 0;
+  try {
+    for (const file of files) {
+      try {
+        const r = await recognizeImage(engine, file, opts);
+        results.push(r);
+        if (!opts.json) printHuman(r);
+      } catch (err) {
+        if (!(err instanceof ImageInputError)) throw err;
+        failed++;
+        results.push({ file, error: err.message });
+        process.stderr.write(`error: ${err.message}\n`);
+      }
+    }
+  } finally {
+    await engine.dispose();
+  }
+  if (opts.json) printJson(results);
+  else if (failed) process.stdout.write(`\n${failed} of ${files.length} file(s) failed\n`);
+  return failed > 0 ? 1 : 0;
+}

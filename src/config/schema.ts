@@ -1,0 +1,61 @@
+// The configuration contract: every field validated and described. Defaults live in
+// config/default.json; a user file (--config) and FACECAST_* environment variables override them.
+import { z } from 'zod';
+import { BACKEND_CHOICES } from '../vision/backend.ts';
+
+export const mtcnnConfigSchema = z
+  .object({
+    minFaceSize: z.number().int().min(8).describe('Smallest face side in pixels the image pyramid looks for; smaller is slower.'),
+    scaleFactor: z.number().gt(0.1).lt(1).describe('Ratio between pyramid levels (0.709 in the MTCNN paper).'),
+    thresholds: z
+      .tuple([z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1)])
+      .describe('Face score thresholds for P-Net, R-Net and O-Net.'),
+    maxInputSide: z
+      .number()
+      .int()
+      .min(0)
+      .describe('Downscale images whose longer side exceeds this before detection (0 = never); boxes are mapped back.'),
+  })
+  .describe('MTCNN cascade (P-Net → R-Net → O-Net) parameters.');
+
+export const ssdConfigSchema = z
+  .object({
+    minConfidence: z.number().min(0).max(1).describe('Minimum SSD face score to keep a detection.'),
+    iouThreshold: z.number().min(0).max(1).describe('Non-maximum suppression overlap above which the weaker box is dropped.'),
+    maxResults: z.number().int().min(1).describe('Most faces reported per image.'),
+  })
+  .describe('SSD MobileNetV1 face detector parameters; its faces get 5 points from the 68-point landmark net.');
+
+export const visionConfigSchema = z
+  .object({
+    backend: z
+      .enum(BACKEND_CHOICES)
+      .describe('TensorFlow.js backend: auto tries tensorflow-gpu, tensorflow, wasm, cpu in that order; a named one must load.'),
+    detector: z.enum(['mtcnn', 'ssd']).describe('Face detector: mtcnn (5 landmarks from O-Net) or ssd (5 points from the 68-point net).'),
+    alignment: z
+      .enum(['similarity', 'box'])
+      .describe('How faces are cut for the embedder: similarity = 5-point similarity warp to a template; box = unrotated square crop.'),
+    maxImagePixels: z.number().int().min(1).describe('Images with more pixels than this are refused (decompression-bomb guard).'),
+    padRetryFraction: z
+      .number()
+      .min(0)
+      .max(2)
+      .describe('When no face is found, retry on a copy padded by this fraction of its larger side (tight face crops); 0 = off.'),
+    embedBatchSize: z.number().int().min(1).max(256).describe('Most faces embedded in one forward pass.'),
+    mtcnn: mtcnnConfigSchema,
+    ssd: ssdConfigSchema,
+  })
+  .describe('Face detection, alignment and embedding.');
+
+export const configSchema = z
+  .object({
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).describe('Least severe log level written to stderr.'),
+    dataDir: z.string().min(1).describe('Where facecast keeps its database and trained models (FACECAST_DATA overrides).'),
+    vision: visionConfigSchema,
+  })
+  .describe('facecast configuration.');
+
+export type Config = z.infer<typeof configSchema>;
+export type VisionConfig = z.infer<typeof visionConfigSchema>;
+export type MtcnnConfig = z.infer<typeof mtcnnConfigSchema>;
+export type SsdConfig = z.infer<typeof ssdConfigSchema>;

@@ -1,0 +1,35 @@
+// Every message that crosses a thread, process or socket is declared here once: a zod schema
+// (validated on arrival) and the TypeScript type inferred from it.
+import { z } from 'zod';
+
+export const pointSchema = z.tuple([z.number(), z.number()]).describe('[x, y] in image pixels');
+export const boxSchema = z.tuple([z.number(), z.number(), z.number(), z.number()]).describe('[x, y, width, height] in image pixels');
+
+export const faceResultSchema = z.object({
+  box: boxSchema,
+  score: z.number().min(0).max(1).describe('detector confidence'),
+  landmarks: z
+    .tuple([pointSchema, pointSchema, pointSchema, pointSchema, pointSchema])
+    .describe('left eye, right eye, nose tip, left mouth corner, right mouth corner'),
+  embedding: z.array(z.number()).length(128).optional().describe('L2-normalised 128-D face embedding'),
+});
+export type FaceResult = z.infer<typeof faceResultSchema>;
+
+/** The answer of `facecast recognize` for one image (one element of the --json array). */
+export const imageResultSchema = z.object({
+  file: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  backend: z.string().describe('TensorFlow.js backend that ran the models'),
+  detector: z.string(),
+  ms: z.number().describe('wall time for this image: decode, detect, align, embed'),
+  faces: z.array(faceResultSchema),
+});
+export type ImageResult = z.infer<typeof imageResultSchema>;
+
+/** A file that could not be processed; the others still are. */
+export const imageErrorSchema = z.object({
+  file: z.string(),
+  error: z.string().describe('one line: what is wrong and what to do'),
+});
+export type ImageError = z.infer<typeof imageErrorSchema>;

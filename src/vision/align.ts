@@ -1,0 +1,290 @@
+// Face alignment: cuts every face of one image to the embedder's square input in one batched warp.
+//
+// Two aligners, selectable by name:
+//  - "similarity": rotation + uniform scale + translation fitted (least squares) from the face's
+//    5 landmarks to FACE_CHIP_TEMPLATE, i.e. the chip dlib's recognition net was trained on.
+//  - "box": the unrotated square crop @vladmandic/face-api feeds that net (its landmarks.align()
+//    rect with useDlibAlignment, padded to a square and resized), rebuilt from the 5 landmarks.
+//
+// Coordinates: landmarks and template are in pixels with pixel centres at integers (the
+// convention of dlib, OpenCV and tf.image.transform / cropAndResize). A detector that puts
+// centres at +0.5 shifts the chip by half a pixel, which the embedder does not notice.
+import { tf, type Tensor2D, type Tensor3D, type Tensor4D } from './tf.ts';
+import type { Aligner, DetectedFace, Landmarks5, Point } from './types.ts';
+
+export type AlignerName = 'similarity' | 'box';
+/** The same names, as the config and CLI call them. */
+export type AlignmentName = AlignerName;
+export const ALIGNER_NAMES: readonly AlignerName[] = ['similarity', 'box'];
+
+// ---------------------------------------------------------------------------------------------
+// The template
+
+/**
+ * Our 5 landmarks on dlib's mean face shape (dlib/image_transforms/interpolation.h,
+ * get_face_chip_details: "Average positions of face points 17-67" of the iBUG 68-point scheme,
+ * in a unit frame where the outer eyebrow ends are at x≈0 and x≈1). Taken from that table:
+ *  - eye centres: the mean of each eye's 6 contour points (68-scheme 36–41 and 42–47),
+ *  - nose tip: point 30,
+ *  - mouth corners: points 48 and 54.
+ * "Left" is the left of the image (the subject's right eye).
+ */
+export const DLIB_MEAN_FACE_5: Readonly<Landmarks5> = [
+  [(0.121737 + 0.187122 + 0.265825 + 0.334606 + 0.260918 + 0.182743) / 6, (0.216423 + 0.178758 + 0.179852 + 0.231733 + 0.245099 + 0.244077) / 6],
+  [(0.645647 + 0.714428 + 0.793132 + 0.858516 + 0.79751 + 0.719335) / 6, (0.231733 + 0.179852 + 0.178758 + 0.216423 + 0.244077 + 0.245099) / 6],
+  [0.490127, 0.515625],
+  [0.254149, 0.780233],
+  [0.726104, 0.780233],
+];
+
+/** The padding dlib's face recognition model was trained with: get_face_chip_details(shape, 150, 0.25). */
+export const DLIB_CHIP_PADDING = 0.25;
+
+/**
+ * Where the 5 points of the mean face fall in a size×size chip cut the way dlib cuts it.
+ * get_face_chip_details maps a mean-face point m to chip coordinate T = (padding + m)/(1 + 2·padding)·size,
+ * but extract_image_chip then spreads the chip rectangle (size·scale wide around the transform of
+ * (size/2, size/2)) over pixels 0 … size−1, so T lands on pixel (size−1)/2 + (T − size/2)·(size−1)/size.
+ * We bake that last step in so our chips put every feature on the very pixel dlib's did.
+ */
+export function faceChipTemplate(size: number, padding = DLIB_CHIP_PADDING): Landmarks5 {
+  const toPixel = (m: number): number => {
+    const t = ((padding + m) / (1 + 2 * padding)) * size;
+    return (size - 1) / 2 + ((t - size / 2) * (size - 1)) / size;
+  };
+  return DLIB_MEAN_FACE_5.map(([x, y]) => [toPixel(x), toPixel(y)]) as Landmarks5;
+}
+
+/**
+ * The 5-point template in the 150×150 input of the dlib/face-api recognition net (pixels), from
+ * faceChipTemplate(150): [47.23, 46.29], [99.81, 46.29], [73.52, 76.05], [50.08, 102.34], [96.96, 102.34].
+ */
+export const FACE_CHIP_TEMPLATE: Readonly<Landmarks5> = Object.freeze(faceChipTemplate(150));
+
+// ---------------------------------------------------------------------------------------------
+// Similarity transforms
+
+/** x' = a·x − b·y + tx, y' = b·x + a·y + ty: rotation by atan2(b, a), scale hypot(a, b). */
+export interface Similarity {
+  a: number;
+  b: number;
+  tx: number;
+  ty: number;
+}
+
+export function applySimilarity(t: Similarity, [x, y]: Point): Point {
+  return [t.a * x - t.b * y + t.tx, t.b * x + t.a * y + t.ty];
+}
+
+export function invertSimilarity({ a, b, tx, ty }: Similarity): Similarity {
+  const d = a * a + b * b;
+  const ia = a / d;
+  const ib = -b / d;
+  return { a: ia, b: ib, tx: -(ia * tx - ib * ty), ty: -(ib * tx + ia * ty) };
+}
+
+/**
+ * The least-squares similarity taking src onto dst (Umeyama 1991, 2-D case, no reflection).
+ * With centred points written as complex numbers, the optimum is z = Σ conj(s)·d / Σ|s|², which is
+ * Umeyama's closed form for 2-D.
+ */
+export function estimateSimilarity(src: readonly Point[], dst: readonly Point[]): Similarity {
+  if (src.length !== dst.length || src.length < 2) throw new Error('estimateSimilarity needs ≥ 2 point pairs');
+  const mean = (ps: readonly Point[]): Point => [ps.reduce((s, p) => s + p[0], 0) / ps.length, ps.reduce((s, p) => s + p[1], 0) / ps.length];
+  const [sx, sy] = mean(src);
+  const [dx, dy] = mean(dst);
+  let re = 0;
+  let im = 0;
+  let norm = 0;
+  src.forEach(([x0, y0], i) => {
+    const [x, y, u, v] = [x0 - sx, y0 - sy, dst[i][0] - dx, dst[i][1] - dy];
+    re += x * u + y * v;
+    im += x * v - y * u;
+    norm += x * x + y * y;
+  });
+  if (!(norm > 0)) throw new Error('estimateSimilarity: source points coincide');
+  const a = re / norm;
+  const b = im / norm;
+  return { a, b, tx: dx - (a * sx - b * sy), ty: dy - (b * sx + a * sy) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batched sampling helpers
+
+/** [y1, x1, y2, x2] normalised the way tf.image.cropAndResize reads boxes (pixel = v·(side − 1)). */
+function normalisedBox(x0: number, y0: number, x1: number, y1: number, width: number, height: number): number[] {
+  const w = Math.max(width - 1, 1);
+  const h = Math.max(height - 1, 1);
+  return [y0 / h, x0 / w, y1 / h, x1 / w];
+}
+
+function asBatch(image: Tensor3D): Tensor4D {
+  if (image.rank !== 3 || image.shape[2] !== 3) throw new Error(`align expects an image [h, w, 3], got [${image.shape.join(', ')}]`);
+  return tf.expandDims(image, 0) as Tensor4D;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The similarity aligner
+
+/** Largest intermediate crop side, in chip pixels per side: 2·size·√2 (a chip rotated 45° at 2× scale). */
+const MAX_CROP_FACTOR = 2 * Math.SQRT2;
+
+/** Per face: chip→image transform, the crop's integer origin and step, and the crop span it needs. */
+interface FacePlan {
+  chipToImage: Similarity;
+  originX: number;
+  originY: number;
+  /** Image pixels the crop must cover from its origin, per axis (the larger). */
+  span: number;
+}
+
+/**
+ * Fits the chip → image similarity from the template to the landmarks (dlib fits this direction
+ * too, and it is the output→input mapping tf.image.transform takes), and finds the image square,
+ * starting on a whole pixel, that holds the chip's footprint plus one pixel for bilinear support.
+ */
+function planFace(face: DetectedFace, template: Landmarks5, size: number): FacePlan {
+  const chipToImage = estimateSimilarity(template, face.landmarks);
+  const corners: Point[] = [[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]];
+  const mapped = corners.map((c) => applySimilarity(chipToImage, c));
+  const xs = mapped.map((p) => p[0]);
+  const ys = mapped.map((p) => p[1]);
+  const originX = Math.floor(Math.min(...xs)) - 1;
+  const originY = Math.floor(Math.min(...ys)) - 1;
+  const span = Math.ceil(Math.max(Math.max(...xs) + 1 - originX, Math.max(...ys) + 1 - originY));
+  return { chipToImage, originX, originY, span };
+}
+
+/**
+ * Two steps, both batched over all faces:
+ *  1. one cropAndResize cuts each face's footprint out of the (untiled) image into a C×C crop.
+ *     The crop's samples sit exactly on image pixels (step 1 px, whole-pixel origin), so this is a
+ *     plain copy and the chip is resampled only once, by step 2. Only a face wider than the cap
+ *     (over 2× the chip's scale) is sampled with a larger step, i.e. resampled twice.
+ *  2. one tf.image.transform with per-face matrices applies rotation and scale.
+ * Memory is n·C²·3 floats with C ≤ 2·√2·size, whatever the frame size; a face's pixels do not
+ * depend on the other faces in the batch.
+ */
+function alignSimilarity(image: Tensor3D, faces: DetectedFace[], size: number): Tensor4D {
+  const template = size === 150 ? (FACE_CHIP_TEMPLATE as Landmarks5) : faceChipTemplate(size);
+  const plans = faces.map((f) => planFace(f, template, size));
+  const cap = Math.ceil(MAX_CROP_FACTOR * size);
+  const cropSide = Math.min(cap, Math.max(...plans.map((p) => p.span))) + 1;
+  const [height, width] = image.shape;
+  const steps = plans.map((p) => Math.max(1, p.span / (cropSide - 1)));
+  const boxes = plans.map((p, i) =>
+    normalisedBox(p.originX, p.originY, p.originX + (cropSide - 1) * steps[i], p.originY + (cropSide - 1) * steps[i], width, height),
+  );
+  // Chip pixel (u, v) → crop pixel ((x − originX)/step, (y − originY)/step) with (x, y) its image point.
+  const matrices = plans.map(({ chipToImage: { a, b, tx, ty }, originX, originY }, i) => {
+    const s = steps[i];
+    return [a / s, -b / s, (tx - originX) / s, b / s, a / s, (ty - originY) / s, 0, 0];
+  });
+  return tf.tidy(() => {
+    const crops = tf.image.cropAndResize(asBatch(image), boxes, plans.map(() => 0), [cropSide, cropSide], 'bilinear', 0);
+    const transforms = tf.tensor2d(matrices, [faces.length, 8]) as Tensor2D;
+    return tf.image.transform(crops, transforms, 'bilinear', 'constant', 0, [size, size]);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The box aligner
+
+/** face-api's alignDlib constants (src/classes/FaceLandmarks.ts): box side and where the reference centre sits in it. */
+const FACEAPI_REL_X = 0.5;
+const FACEAPI_REL_Y = 0.43;
+const FACEAPI_REL_SCALE = 0.45;
+
+/**
+ * face-api's mouth reference point is the mean of all 20 mouth points of its 68; we only have the
+ * corners. The mean lies a little below the corners' midpoint (the lower lip holds more points
+ * than the upper): MOUTH_CENTRE_DROP × |eye midpoint → corner midpoint|, along that direction.
+ * Measured with face-api's own SSD + 68-point landmarks on 500 LFW View 1 faces (mean 0.0504,
+ * sd 0.021); dlib's mean face gives 0.0346 for the same quantity.
+ */
+export const MOUTH_CENTRE_DROP = 0.05;
+
+/** face-api's three alignment reference points (eye centres, mouth centre) from our 5 landmarks. */
+function faceApiReferencePoints([le, re, , ml, mr]: Landmarks5): [Point, Point, Point] {
+  const eyeMid: Point = [(le[0] + re[0]) / 2, (le[1] + re[1]) / 2];
+  const mouthMid: Point = [(ml[0] + mr[0]) / 2, (ml[1] + mr[1]) / 2];
+  const mouth: Point = [
+    mouthMid[0] + MOUTH_CENTRE_DROP * (mouthMid[0] - eyeMid[0]),
+    mouthMid[1] + MOUTH_CENTRE_DROP * (mouthMid[1] - eyeMid[1]),
+  ];
+  return [le, re, mouth];
+}
+
+/**
+ * The crop face-api would feed its recognition net, as [x, y, side] of a square in image pixels:
+ *  - landmarks.align(null, { useDlibAlignment: true }): side = ⌊mean eye–mouth distance / 0.45⌋,
+ *    top-left at ⌊max(0, centre − (0.5, 0.43)·side)⌋ with centre the mean of the 3 reference points;
+ *  - extractFaceTensors clips that box to the image; toBatchTensor pads it to a square, centred.
+ * face-api pads with zeros; we read the image where the padded square still lies inside it and
+ * zeros only outside, which differs only for faces cut by the image border.
+ */
+export function faceApiCropSquare(landmarks: Landmarks5, width: number, height: number): [x: number, y: number, side: number] {
+  const [le, re, mouth] = faceApiReferencePoints(landmarks);
+  const eyeToMouth = (Math.hypot(mouth[0] - le[0], mouth[1] - le[1]) + Math.hypot(mouth[0] - re[0], mouth[1] - re[1])) / 2;
+  const side = Math.floor(eyeToMouth / FACEAPI_REL_SCALE);
+  const cx = (le[0] + re[0] + mouth[0]) / 3;
+  const cy = (le[1] + re[1] + mouth[1]) / 3;
+  const x = Math.floor(Math.max(0, cx - FACEAPI_REL_X * side));
+  const y = Math.floor(Math.max(0, cy - FACEAPI_REL_Y * side));
+  // Box.clipAtImageBorders, then padToSquare(centred): the short side grows, the larger half after.
+  const w = Math.max(1, Math.floor(Math.min(side, width - x)));
+  const h = Math.max(1, Math.floor(Math.min(side, height - y)));
+  const sq = Math.max(w, h);
+  const before = Math.abs(w - h) - Math.round(Math.abs(w - h) / 2);
+  return w < h ? [x - before, y, sq] : [x, y - before, sq];
+}
+
+/**
+ * One cropAndResize for all faces. face-api resizes with resizeBilinear(alignCorners=false,
+ * halfPixelCenters=false), i.e. output pixel i reads source x + i·side/size; the box's far edge is
+ * put at x + (size − 1)·side/size so cropAndResize samples those very points.
+ */
+function alignBox(image: Tensor3D, faces: DetectedFace[], size: number): Tensor4D {
+  const [height, width] = image.shape;
+  const boxes = faces.map((f) => {
+    const [x, y, side] = faceApiCropSquare(f.landmarks, width, height);
+    const last = ((size - 1) * side) / size;
+    return normalisedBox(x, y, x + last, y + last, width, height);
+  });
+  return tf.tidy(() => tf.image.cropAndResize(asBatch(image), boxes, faces.map(() => 0), [size, size], 'bilinear', 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** NaN landmarks would silently turn into a garbage crop; say so instead. */
+function checkLandmarks(faces: DetectedFace[]): void {
+  for (const { landmarks } of faces) {
+    if (landmarks.length !== 5 || !landmarks.every((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]))) {
+      throw new Error(`align: a face needs 5 finite landmarks, got ${JSON.stringify(landmarks)}`);
+    }
+  }
+}
+
+function makeAligner(name: AlignerName, warp: (image: Tensor3D, faces: DetectedFace[], size: number) => Tensor4D): Aligner {
+  return {
+    name,
+    align(image: Tensor3D, faces: DetectedFace[], size: number): Tensor4D {
+      if (!Number.isInteger(size) || size < 2) throw new Error(`align: size must be an integer ≥ 2, got ${size}`);
+      if (faces.length === 0) return tf.zeros([0, size, size, 3], 'float32') as Tensor4D;
+      checkLandmarks(faces);
+      return warp(image, faces, size);
+    },
+  };
+}
+
+/** The aligner of that name; see the top of this file for what each does. */
+export function createAligner(name: AlignerName): Aligner {
+  switch (name) {
+    case 'similarity':
+      return makeAligner(name, alignSimilarity);
+    case 'box':
+      return makeAligner(name, alignBox);
+    default:
+      throw new Error(`unknown aligner "${String(name)}": use one of ${ALIGNER_NAMES.join(', ')}`);
+  }
+}

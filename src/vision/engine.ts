@@ -1,0 +1,118 @@
+// One image in, faces with landmarks and embeddings out. Loads the backend and models once and
+// is reused for every image (the CLI, the enrolment path and, later, each vision worker).
+import type { Logger } from '../shared/log.ts';
+import { silentLogger } from '../shared/log.ts';
+import type { VisionConfig } from '../config/schema.ts';
+import type { FaceResult } from '../shared/protocol.ts';
+import { selectBackend, type BackendInfo } from './backend.ts';
+import { createDetector, type DetectorName } from './detectors/index.ts';
+import { createAligner } from './align.ts';
+import { createFaceRecognitionEmbedder } from './embedders/faceRecognitionNet.ts';
+import { imageToTensor, padImage } from './image.ts';
+import { tf, type Tensor3D } from './tf.ts';
+import type { Aligner, DetectedFace, Detector, Embedder, RgbImage } from './types.ts';
+
+export interface AnalyseOptions {
+  detector?: DetectorName;
+  /** Compute 128-D embeddings (default true). */
+  embeddings?: boolean;
+  /** Retry on a padded copy when nothing is found (default: config.padRetryFraction > 0). */
+  padRetry?: boolean;
+}
+
+export class VisionEngine {
+  private readonly detectors = new Map<DetectorName, Promise<Detector>>();
+
+  private constructor(
+    readonly config: VisionConfig,
+    readonly backend: BackendInfo,
+    readonly embedder: Embedder,
+    readonly aligner: Aligner,
+    private readonly log: Logger,
+  ) {}
+
+  static async create(config: VisionConfig, log: Logger = silentLogger): Promise<VisionEngine> {
+    const backend = await selectBackend(config.backend);
+    if (backend.warning) log.warn(backend.warning);
+    log.info({ backend: backend.name, device: backend.device, fallbacks: backend.fallbacks }, `TensorFlow.js backend: ${backend.name} on ${backend.device}`);
+    const embedder = await createFaceRecognitionEmbedder();
+    return new VisionEngine(config, backend, embedder, createAligner(config.alignment), log);
+  }
+
+  /** The named detector, loaded on first use and kept. */
+  detector(name: DetectorName = this.config.detector): Promise<Detector> {
+    let d = this.detectors.get(name);
+    if (!d) {
+      d = createDetector(name, this.config);
+      this.detectors.set(name, d);
+      this.log.debug({ detector: name }, 'detector loaded');
+    }
+    return d;
+  }
+
+  /**
+   * Detects faces, retrying on a padded copy for tight crops, and returns them with the tensor their
+   * coordinates refer to (the padded one after a retry: subtract `offset` for image coordinates).
+   * The caller disposes the tensor.
+   */
+  async detectWithRetry(
+    image: RgbImage,
+    detector: Detector,
+    padRetry: boolean,
+  ): Promise<{ tensor: Tensor3D; faces: DetectedFace[]; offset: number }> {
+    const tensor = imageToTensor(image);
+    const faces = await detector.detect(tensor);
+    if (faces.length > 0 || !padRetry || this.config.padRetryFraction <= 0) return { tensor, faces, offset: 0 };
+    tensor.dispose();
+    const padded = await padImage(image, this.config.padRetryFraction);
+    const paddedTensor = imageToTensor(padded.image);
+    return { tensor: paddedTensor, faces: await detector.detect(paddedTensor), offset: padded.offset };
+  }
+
+  /** Aligns and embeds faces of one image tensor, in batches of config.embedBatchSize. */
+  async embedFaces(image: Tensor3D, faces: DetectedFace[], aligner: Aligner = this.aligner): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (let i = 0; i < faces.length; i += this.config.embedBatchSize) {
+      const chunk = faces.slice(i, i + this.config.embedBatchSize);
+      const aligned = aligner.align(image, chunk, this.embedder.inputSize);
+      try {
+        out.push(...(await this.embedder.embed(aligned)));
+      } finally {
+        aligned.dispose();
+      }
+    }
+    return out;
+  }
+
+  /** Detects (and by default embeds) every face of one decoded image. */
+  async analyse(image: RgbImage, opts: AnalyseOptions = {}): Promise<FaceResult[]> {
+    const detector = await this.detector(opts.detector);
+    const { tensor, faces, offset } = await this.detectWithRetry(image, detector, opts.padRetry ?? true);
+    try {
+      const embeddings = opts.embeddings === false || faces.length === 0 ? [] : await this.embedFaces(tensor, faces);
+      return faces.map((f, i) => {
+        const shift = ([x, y]: [number, number]): [number, number] => [x - offset, y - offset];
+        const result: FaceResult = {
+          box: [f.box[0] - offset, f.box[1] - offset, f.box[2], f.box[3]],
+          score: f.score,
+          landmarks: f.landmarks.map(shift) as FaceResult['landmarks'],
+        };
+        if (embeddings[i]) result.embedding = Array.from(embeddings[i]!);
+        return result;
+      });
+    } finally {
+      tensor.dispose();
+    }
+  }
+
+  memory(): { numTensors: number; numBytes: number } {
+    const m = tf.memory();
+    return { numTensors: m.numTensors, numBytes: m.numBytes };
+  }
+
+  async dispose(): Promise<void> {
+    for (const d of this.detectors.values()) (await d).dispose();
+    this.detectors.clear();
+    this.embedder.dispose();
+  }
+}

@@ -1,0 +1,71 @@
+// Where the shared real-data fixtures live, and small generators for bad input.
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+
+export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+export const HAVE_FIXTURES = existsSync(join(FIXTURES, 'faces'));
+export const SKIP_MESSAGE = `real-data fixtures not found at ${FIXTURES} (a fresh clone has no ../shared): skipped`;
+export const FACEAPI_DEMO = fileURLToPath(new URL('../../node_modules/@vladmandic/face-api/demo/', import.meta.url));
+
+if (!HAVE_FIXTURES) console.warn(SKIP_MESSAGE);
+
+export const PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'] as const;
+export const galleryFile = (person: string, i: number) => join(FIXTURES, 'faces', 'gallery', person, `${person}${i}.png`);
+export const groupDir = () => join(FIXTURES, 'faces', 'group');
+
+export function tempDir(prefix = 'facecast-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+function pngChunk(type: string, data: Uint8Array): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+/** A valid PNG header claiming width × height pixels, with almost no data: a decompression bomb's shape. */
+export function hugePngHeader(width = 40000, height = 40000): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', new Uint8Array([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])),
+    pngChunk('IEND', new Uint8Array()),
+  ]);
+}
+
+/** Writes the four kinds of bad input of the vision issue into dir and returns their paths. */
+export async function writeBadInputs(dir: string): Promise<Record<'notImage' | 'truncated' | 'empty' | 'huge', string>> {
+  const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 200, g: 120, b: 40 } } })
+    .jpeg()
+    .toBuffer();
+  const files = {
+    notImage: join(dir, 'notes.jpg'),
+    truncated: join(dir, 'truncated.jpg'),
+    empty: join(dir, 'empty.png'),
+    huge: join(dir, 'bomb.png'),
+  };
+  writeFileSync(files.notImage, 'this is a text file, not a photo\n');
+  writeFileSync(files.truncated, jpeg.subarray(0, Math.floor(jpeg.length / 2)));
+  writeFileSync(files.empty, new Uint8Array());
+  writeFileSync(files.huge, hugePngHeader());
+  return files;
+}

@@ -1,0 +1,66 @@
+// The whole still-image path on real photos: decode → detect → align → embed, through the engine
+// the CLI uses.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/load.ts';
+import { VisionEngine } from '../src/vision/engine.ts';
+import { decodeImage } from '../src/vision/image.ts';
+import { tf } from '../src/vision/tf.ts';
+import { euclidean } from '../src/eval/lfw.ts';
+import { HAVE_FIXTURES, PEOPLE, galleryFile, groupDir } from './helpers/fixtures.ts';
+
+describe.skipIf(!HAVE_FIXTURES)('recognition pipeline on real faces', () => {
+  let engine: VisionEngine;
+  beforeAll(async () => {
+    engine = await VisionEngine.create(loadConfig({ env: {}, overrides: { vision: { backend: 'wasm' } } }).vision);
+  });
+  afterAll(() => engine.dispose());
+
+  it.each(['mtcnn', 'ssd'] as const)('gallery: own person nearer than anyone else for ≥ 95 %% of pairs (%s)', async (detector) => {
+    const embs: { person: string; e: number[] }[] = [];
+    for (const person of PEOPLE) {
+      for (let i = 1; i <= 5; i++) {
+        const faces = await engine.analyse(await decodeImage(galleryFile(person, i)), { detector });
+        // A tight crop holds one face; the engine retries on a padded copy when it finds none.
+        expect(faces.length, `${person}${i}`).toBeGreaterThanOrEqual(1);
+        const biggest = faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0]!;
+        embs.push({ person, e: biggest.embedding! });
+      }
+    }
+    // For every anchor, every (same-person, other-person) pair: is the same person nearer?
+    let wins = 0;
+    let total = 0;
+    for (const a of embs) {
+      for (const p of embs) {
+        if (p === a || p.person !== a.person) continue;
+        const dp = euclidean(a.e, p.e);
+        for (const n of embs) {
+          if (n.person === a.person) continue;
+          total++;
+          if (dp < euclidean(a.e, n.e)) wins++;
+        }
+      }
+    }
+    expect(total).toBe(40 * 4 * 35);
+    expect(wins / total).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('embeddings are 128-D and unit length; the same face in two photos is near, strangers far', async () => {
+    const faces = await engine.analyse(await decodeImage(join(groupDir(), 'bbt1.jpg')));
+    expect(faces.length).toBeGreaterThanOrEqual(4);
+    for (const f of faces) {
+      expect(f.embedding).toHaveLength(128);
+      expect(Math.hypot(...f.embedding!)).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('200 recognitions leave tf.memory().numTensors where it started', async () => {
+    const image = await decodeImage(join(groupDir(), 'bbt2.jpg'));
+    await engine.analyse(image); // warm-up: kernels, lazily created detector weights
+    const before = tf.memory().numTensors;
+    let faces = 0;
+    for (let i = 0; i < 200; i++) faces += (await engine.analyse(image, { detector: i % 2 ? 'ssd' : 'mtcnn' })).length;
+    expect(faces).toBeGreaterThan(200);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
