@@ -6,6 +6,11 @@ import { BACKEND_CHOICES, BackendError } from '../vision/backend.ts';
 import { ModelFileError } from '../vision/weights.ts';
 import { DETECTORS } from '../vision/detectors/index.ts';
 import { runRecognize } from './recognize.ts';
+import { runEnroll, runRosterAdd, runRosterImport, runRosterList, runRosterRemove, runRosterShow } from './rosterCommands.ts';
+import { runNegativesImport, runTrain } from './train.ts';
+import { runIdentify, runVerify } from './verify.ts';
+import { RosterError } from '../roster/roster.ts';
+import { ModelStoreError } from '../recognition/store.ts';
 import { runEvalLfw } from './evalLfw.ts';
 import { join } from 'node:path';
 import { PROJECT_ROOT, packageDir } from '../vision/weights.ts';
@@ -13,18 +18,22 @@ import { readdirSync } from 'node:fs';
 
 interface GlobalOptions {
   config?: string;
+  data?: string;
   logLevel?: LogLevel;
   backend?: string;
 }
 
 /** Errors the user can fix: printed as one line, never as a stack trace. */
-const USER_ERRORS = [ConfigError, BackendError, ModelFileError];
+const USER_ERRORS = [ConfigError, BackendError, ModelFileError, RosterError, ModelStoreError];
 
 function setup(cmd: Command, extra: Record<string, unknown> = {}) {
   const g = cmd.optsWithGlobals<GlobalOptions>();
   const vision: Record<string, unknown> = { ...(extra.vision as object) };
   if (g.backend) vision.backend = g.backend;
-  const config = loadConfig({ file: g.config, overrides: { ...(g.logLevel ? { logLevel: g.logLevel } : {}), vision } });
+  const config = loadConfig({
+    file: g.config,
+    overrides: { ...(g.logLevel ? { logLevel: g.logLevel } : {}), ...(g.data ? { dataDir: g.data } : {}), vision },
+  });
   return { config, log: createLogger(config.logLevel) };
 }
 
@@ -32,6 +41,7 @@ const program = new Command()
   .name('facecast')
   .description('Live-broadcast face recognition and on-air graphics')
   .option('-c, --config <file>', 'JSON config file merged over config/default.json')
+  .option('-d, --data <dir>', 'data directory: roster database and trained models (default ./data, or FACECAST_DATA)')
   .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices([...BACKEND_CHOICES]))
   .showHelpAfterError();
@@ -59,6 +69,127 @@ program
     const dir = join(packageDir('@vladmandic/face-api'), 'demo');
     const photos = readdirSync(dir).filter((f) => /^sample\d+\.jpg$/.test(f)).sort().map((f) => join(dir, f));
     process.exitCode = await runRecognize(photos, opts, config, log);
+  });
+
+const roster = program.command('roster').description('players of the roster: add, import, list, show, remove');
+
+roster
+  .command('add')
+  .description('add or update a player')
+  .argument('<id>', 'player id, a slug like "sheldon" or "lebron-james"')
+  .requiredOption('--name <name>', 'display name for graphics')
+  .option('--number <n>', 'shirt number')
+  .option('--team <team>', 'team name')
+  .option('--team-color <hex>', 'team colour for graphics, like #1d428a')
+  .option('--position <position>', 'playing position')
+  .option('--stats <json>', 'stats as a JSON object, like {"points": 12}')
+  .action(async (id: string, o: { name: string; number?: string; team?: string; teamColor?: string; position?: string; stats?: string }, cmd: Command) => {
+    const { config } = setup(cmd);
+    let stats: Record<string, number | string> | undefined;
+    if (o.stats) {
+      try {
+        stats = JSON.parse(o.stats) as Record<string, number | string>;
+      } catch {
+        program.error(`--stats is not valid JSON: ${o.stats}`);
+      }
+    }
+    process.exitCode = await runRosterAdd(
+      { id, name: o.name, ...(o.number !== undefined ? { number: Number(o.number) } : {}), team: o.team, teamColor: o.teamColor, position: o.position, ...(stats ? { stats } : {}) },
+      config,
+    );
+  });
+
+roster
+  .command('import')
+  .description('import a folder per player (folder name = player id) and an optional roster.csv / roster.json; enrols every photo')
+  .argument('<dir>', 'the roster folder')
+  .option('--json', 'print the per-photo reports as JSON')
+  .action(async (dir: string, o: { json?: boolean }, cmd: Command) => {
+    const { config, log } = setup(cmd);
+    process.exitCode = await runRosterImport(dir, o, config, log);
+  });
+
+roster
+  .command('list')
+  .description('list the players with their photo and embedding counts')
+  .option('--json', 'print JSON')
+  .action(async (o: { json?: boolean }, cmd: Command) => {
+    const { config } = setup(cmd);
+    process.exitCode = await runRosterList(o, config);
+  });
+
+roster
+  .command('show')
+  .description("show one player's details, stats and enrolled photos")
+  .argument('<id>')
+  .option('--json', 'print JSON')
+  .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
+    const { config } = setup(cmd);
+    process.exitCode = await runRosterShow(id, o, config);
+  });
+
+roster
+  .command('remove')
+  .description('remove a player and their enrolled faces')
+  .argument('<id>')
+  .action(async (id: string, _o: unknown, cmd: Command) => {
+    const { config } = setup(cmd);
+    process.exitCode = await runRosterRemove(id, config);
+  });
+
+program
+  .command('enroll')
+  .description("enrol photos of a player: one face each, stored with augmented views")
+  .argument('<player>', 'player id')
+  .argument('<image...>', 'photos of that player')
+  .option('--json', 'print the per-photo reports as JSON')
+  .action(async (player: string, images: string[], o: { json?: boolean }, cmd: Command) => {
+    const { config, log } = setup(cmd);
+    process.exitCode = await runEnroll(player, images, o, config, log);
+  });
+
+program
+  .command('train')
+  .description('train the roster classifier (linear SVM, open-set thresholds) from the enrolled faces and negatives')
+  .option('--no-augment', 'train on the original photos only')
+  .option('--json', 'print the metrics as JSON')
+  .action(async (o: { augment: boolean; json?: boolean }, cmd: Command) => {
+    const { config, log } = setup(cmd);
+    process.exitCode = await runTrain(o, config, log);
+  });
+
+program
+  .command('negatives')
+  .description('faces known not to be players, used in training so strangers stay unknown')
+  .command('import')
+  .description('add the faces of a folder of images (e.g. LFW, crowd frames) as negatives')
+  .argument('<dir>', 'folder of images, or of one sub-folder per person')
+  .addOption(new Option('--source <kind>', 'where they come from').choices(['lfw', 'crowd', 'operator']).default('lfw'))
+  .option('--limit <n>', 'at most this many images, spread over the folder', '500')
+  .action(async (dir: string, o: { source: 'lfw' | 'crowd' | 'operator'; limit: string }, cmd: Command) => {
+    const { config, log } = setup(cmd);
+    process.exitCode = await runNegativesImport(dir, { source: o.source, limit: Number(o.limit) || 500 }, config, log);
+  });
+
+program
+  .command('verify')
+  .description('1:1 verification: are the main faces of two photos the same person?')
+  .argument('<a>')
+  .argument('<b>')
+  .option('--json', 'print JSON')
+  .action(async (a: string, b: string, o: { json?: boolean }, cmd: Command) => {
+    const { config, log } = setup(cmd);
+    process.exitCode = await runVerify(a, b, o, config, log);
+  });
+
+program
+  .command('identify')
+  .description('1:K identification of every face against the roster (needs `facecast train`)')
+  .argument('<image...>')
+  .option('--json', 'print JSON')
+  .action(async (images: string[], o: { json?: boolean }, cmd: Command) => {
+    const { config, log } = setup(cmd);
+    process.exitCode = await runIdentify(images, o, config, log);
   });
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);

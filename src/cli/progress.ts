@@ -12,7 +12,12 @@ export class Progress {
   ) {}
 
   tick(n = 1, note = ''): void {
-    this.done += n;
+    this.update(this.done + n, note);
+  }
+
+  /** Sets how much is done (for callbacks that report absolute counts). */
+  update(done: number, note = ''): void {
+    this.done = done;
     const now = performance.now();
     if (!this.enabled || (now - this.lastDraw < 100 && this.done < this.total)) return;
     this.lastDraw = now;

@@ -7,6 +7,8 @@ import { VisionEngine } from '../vision/engine.ts';
 import { decodeImage, ImageInputError } from '../vision/image.ts';
 import type { DetectorName } from '../vision/detectors/index.ts';
 import { fmt, printJson, table } from './output.ts';
+import type { Recognizer } from '../recognition/service.ts';
+import { openRecognizer } from './context.ts';
 
 export interface RecognizeOptions {
   detector?: DetectorName;
@@ -14,11 +16,16 @@ export interface RecognizeOptions {
   embeddings?: boolean;
 }
 
-export async function recognizeImage(engine: VisionEngine, file: string, opts: RecognizeOptions): Promise<ImageResult> {
+export async function recognizeImage(engine: VisionEngine, file: string, opts: RecognizeOptions, recognizer: Recognizer | null): Promise<ImageResult> {
   const started = performance.now();
   const image = await decodeImage(file, { maxPixels: engine.config.maxImagePixels });
   const detector = opts.detector ?? engine.config.detector;
-  const faces = await engine.analyse(image, { detector, embeddings: opts.embeddings ?? false });
+  // Identity needs the embedding even when the caller does not want it printed.
+  const faces = await engine.analyse(image, { detector, embeddings: Boolean(opts.embeddings || recognizer) });
+  for (const f of faces) {
+    if (recognizer && f.embedding) f.identity = recognizer.identify(f.embedding);
+    if (!opts.embeddings) delete f.embedding;
+  }
   return {
     file,
     width: image.width,
@@ -35,24 +42,29 @@ function printHuman(r: ImageResult): void {
   if (r.faces.length === 0) return;
   const rows = r.faces.map((f, i) => [
     i + 1,
+    f.identity === undefined ? '' : f.identity ? `${f.identity.name} (${fmt(f.identity.confidence * 100)} %)` : 'unknown',
     f.box.map((v) => fmt(v)).join(', '),
     fmt(f.score, 3),
     f.landmarks.map(([x, y]) => `${fmt(x)},${fmt(y)}`).join(' '),
     f.embedding ? f.embedding.slice(0, 3).map((v) => fmt(v, 3)).join(' ') + ' …' : '',
   ]);
-  process.stdout.write(table(['#', 'box x, y, w, h', 'score', 'landmarks (eyes, nose, mouth)', 'embedding'], rows) + '\n');
+  process.stdout.write(table(['#', 'identity', 'box x, y, w, h', 'score', 'landmarks (eyes, nose, mouth)', 'embedding'], rows) + '\n');
 }
 
 /** Runs the command; resolves to the process exit code (1 when any file failed). */
 export async function runRecognize(files: string[], opts: RecognizeOptions, config: Config, log: Logger): Promise<number> {
   const engine = await VisionEngine.create(config.vision, log);
-  if (!opts.json) process.stdout.write(`backend: ${engine.backend.name} (${engine.backend.device})\n`);
+  const recognizer = openRecognizer(config, log);
+  if (!opts.json) {
+    process.stdout.write(`backend: ${engine.backend.name} (${engine.backend.device})\n`);
+    process.stdout.write(recognizer ? `roster model: ${Object.keys(recognizer.model.players).length} players, trained ${recognizer.model.trainedAt}\n` : `roster model: none in ${config.dataDir} (faces are not named; see \`facecast train\`)\n`);
+  }
   const results: (ImageResult | ImageError)[] = [];
   let failed = 0;
   try {
     for (const file of files) {
       try {
-        const r = await recognizeImage(engine, file, opts);
+        const r = await recognizeImage(engine, file, opts, recognizer);
         results.push(r);
         if (!opts.json) printHuman(r);
       } catch (err) {

@@ -60,6 +60,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   if (env.FACECAST_DATA) fromEnv.dataDir = env.FACECAST_DATA;
   if (env.FACECAST_LOG_LEVEL) fromEnv.logLevel = env.FACECAST_LOG_LEVEL;
   if (env.FACECAST_BACKEND) fromEnv.vision = { backend: env.FACECAST_BACKEND };
+  const server: Json = {};
+  if (env.FACECAST_API_TOKEN) server.apiToken = env.FACECAST_API_TOKEN;
+  if (env.FACECAST_PORT) server.port = Number(env.FACECAST_PORT);
+  if (env.NODE_ENV === 'production') server.production = true;
+  if (Object.keys(server).length) fromEnv.server = server;
   raw = deepMerge(raw, fromEnv);
   if (opts.overrides) raw = deepMerge(raw, opts.overrides);
   const parsed = configSchema.safeParse(raw);

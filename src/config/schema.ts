@@ -47,15 +47,48 @@ export const visionConfigSchema = z
   })
   .describe('Face detection, alignment and embedding.');
 
+export const enrolmentConfigSchema = z
+  .object({
+    augment: z.boolean().describe('Store augmented views (flip, crops, affine, colour, low resolution, blur, JPEG) of each enrolled photo.'),
+    views: z.number().int().min(0).max(64).describe('Augmented views per enrolled photo.'),
+  })
+  .describe('How players are enrolled from photos.');
+
+export const recognitionConfigSchema = z
+  .object({
+    verifyThreshold: z
+      .number()
+      .positive()
+      .describe('1:1 verification: two faces closer than this euclidean distance are the same person (picked on LFW View 1 DevTrain).'),
+    builtinNegatives: z.boolean().describe('Train with the faces of the face-api demo photos as known strangers.'),
+  })
+  .describe('Recognition against the roster.');
+
+export const serverConfigSchema = z
+  .object({
+    host: z.string().min(1).describe('Address the HTTP server listens on (0.0.0.0 = every interface, for OBS on another machine).'),
+    port: z.number().int().min(0).max(65535).describe('HTTP port of `facecast serve` (0 = any free port).'),
+    apiToken: z
+      .string()
+      .describe('Bearer token for /api (FACECAST_API_TOKEN overrides). Empty: a random token is generated and printed at start; refused in production.'),
+    production: z.boolean().describe('Production mode (also set by NODE_ENV=production): no generated tokens, no stack traces in errors.'),
+    maxUploadBytes: z.number().int().min(1024).describe('Largest accepted upload (image or multipart body) in bytes.'),
+  })
+  .describe('The HTTP API and overlay server.');
+
 export const configSchema = z
   .object({
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).describe('Least severe log level written to stderr.'),
     dataDir: z.string().min(1).describe('Where facecast keeps its database and trained models (FACECAST_DATA overrides).'),
     vision: visionConfigSchema,
+    enrolment: enrolmentConfigSchema,
+    recognition: recognitionConfigSchema,
+    server: serverConfigSchema,
   })
   .describe('facecast configuration.');
 
 export type Config = z.infer<typeof configSchema>;
 export type VisionConfig = z.infer<typeof visionConfigSchema>;
+export type ServerConfig = z.infer<typeof serverConfigSchema>;
 export type MtcnnConfig = z.infer<typeof mtcnnConfigSchema>;
 export type SsdConfig = z.infer<typeof ssdConfigSchema>;

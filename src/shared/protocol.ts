@@ -5,6 +5,15 @@ import { z } from 'zod';
 export const pointSchema = z.tuple([z.number(), z.number()]).describe('[x, y] in image pixels');
 export const boxSchema = z.tuple([z.number(), z.number(), z.number(), z.number()]).describe('[x, y, width, height] in image pixels');
 
+export const identitySchema = z
+  .object({
+    id: z.string().describe('player id'),
+    name: z.string().describe('display name'),
+    confidence: z.number().min(0).max(1).describe('how far the decision clears the open-set thresholds, 0…1'),
+  })
+  .describe('the recognised player; null means unknown');
+export type Identity = z.infer<typeof identitySchema>;
+
 export const faceResultSchema = z.object({
   box: boxSchema,
   score: z.number().min(0).max(1).describe('detector confidence'),
@@ -12,6 +21,7 @@ export const faceResultSchema = z.object({
     .tuple([pointSchema, pointSchema, pointSchema, pointSchema, pointSchema])
     .describe('left eye, right eye, nose tip, left mouth corner, right mouth corner'),
   embedding: z.array(z.number()).length(128).optional().describe('L2-normalised 128-D face embedding'),
+  identity: identitySchema.nullable().optional().describe('present once a roster model exists: the player, or null for unknown'),
 });
 export type FaceResult = z.infer<typeof faceResultSchema>;
 

@@ -59,14 +59,14 @@ export class VisionEngine {
     image: RgbImage,
     detector: Detector,
     padRetry: boolean,
-  ): Promise<{ tensor: Tensor3D; faces: DetectedFace[]; offset: number }> {
+  ): Promise<{ tensor: Tensor3D; faces: DetectedFace[]; offset: number; image: RgbImage }> {
     const tensor = imageToTensor(image);
     const faces = await detector.detect(tensor);
-    if (faces.length > 0 || !padRetry || this.config.padRetryFraction <= 0) return { tensor, faces, offset: 0 };
+    if (faces.length > 0 || !padRetry || this.config.padRetryFraction <= 0) return { tensor, faces, offset: 0, image };
     tensor.dispose();
     const padded = await padImage(image, this.config.padRetryFraction);
     const paddedTensor = imageToTensor(padded.image);
-    return { tensor: paddedTensor, faces: await detector.detect(paddedTensor), offset: padded.offset };
+    return { tensor: paddedTensor, faces: await detector.detect(paddedTensor), offset: padded.offset, image: padded.image };
   }
 
   /** Aligns and embeds faces of one image tensor, in batches of config.embedBatchSize. */

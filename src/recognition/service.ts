@@ -1,0 +1,133 @@
+// Recognition against the roster: training the classifier from the enrolled faces and negatives,
+// the built-in negative pool, and answering "who is this" (or "unknown") for an embedding.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Roster } from '../roster/roster.ts';
+import type { VisionEngine } from '../vision/engine.ts';
+import { packageDir } from '../vision/weights.ts';
+import { decodeImage } from '../vision/image.ts';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { loadClassifier, trainClassifier, type Classifier, type TrainSample } from './linearSvmClassifier.ts';
+import { loadModel, STORED_MODEL_VERSION, type StoredModel } from './store.ts';
+import type { TrainOptions } from './model.ts';
+
+export interface IdentityAnswer {
+  id: string;
+  name: string;
+  confidence: number;
+}
+
+export type ProgressFn = (done: number, total: number, note: string) => void;
+
+/** The face-api demo photos: strangers to any roster, shipped with the package, no download. */
+export function builtinNegativePhotos(): string[] {
+  const dir = join(packageDir('@vladmandic/face-api'), 'demo');
+  return readdirSync(dir)
+    .filter((f) => /^sample\d+\.jpg$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/**
+ * Embeds every face of the given photos (original + horizontal flip) as negatives of `source`.
+ * Already-stored faces are skipped by the roster's uniqueness rule. Returns rows added.
+ */
+export async function addNegativePhotos(
+  engine: VisionEngine,
+  roster: Roster,
+  files: string[],
+  source: 'builtin' | 'lfw' | 'crowd' | 'operator',
+  actor: string,
+  onProgress?: ProgressFn,
+): Promise<number> {
+  let added = 0;
+  for (const [i, file] of files.entries()) {
+    onProgress?.(i, files.length, file);
+    const bytes = await readFile(file);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const image = await decodeImage(bytes, { source: file, maxPixels: engine.config.maxImagePixels });
+    const faces = await engine.analyse(image, { padRetry: source === 'lfw' });
+    const rows = faces.flatMap((f, faceIndex) =>
+      f.embedding ? [{ embedding: Float32Array.from(f.embedding), source, sourceSha256: sha, faceIndex, augmentation: '', note: file }] : [],
+    );
+    if (rows.length) added += roster.addNegatives(rows, actor).added;
+  }
+  onProgress?.(files.length, files.length, 'done');
+  return added;
+}
+
+/** Makes sure the built-in negatives (faces of the face-api demo photos) are in the roster. */
+export async function ensureBuiltinNegatives(engine: VisionEngine, roster: Roster, onProgress?: ProgressFn): Promise<number> {
+  if (roster.listNegatives('builtin').length > 0) return 0;
+  return addNegativePhotos(engine, roster, builtinNegativePhotos(), 'builtin', 'facecast', onProgress);
+}
+
+export interface TrainRosterOptions {
+  /** Use augmented views (default true). */
+  augmented: boolean;
+  classifier?: Partial<TrainOptions>;
+}
+
+/** Trains the classifier on the roster as it is now; the result is ready for saveModel(). */
+export function trainRoster(
+  roster: Roster,
+  vision: StoredModel['vision'],
+  opts: TrainRosterOptions,
+  onProgress?: ProgressFn,
+): { model: StoredModel; classifier: Classifier } {
+  const players = roster.listPlayers();
+  const faces = roster.listFaces().filter((f) => opts.augmented || !f.augmented);
+  if (faces.length === 0) throw new Error('no enrolled faces to train on; enrol photos first with `facecast enroll <player> <photo...>`');
+  const samples: TrainSample[] = faces.map((f) => ({ embedding: f.embedding, label: f.playerId, group: f.sourceSha256, augmented: f.augmented }));
+  const negatives = roster.listNegatives().map((n) => ({ embedding: n.embedding, group: n.sourceSha256 }));
+  const trained = trainClassifier(samples, negatives, opts.classifier, onProgress);
+  const model: StoredModel = {
+    version: STORED_MODEL_VERSION,
+    trainedAt: new Date().toISOString(),
+    rosterHash: roster.rosterHash(),
+    players: Object.fromEntries(players.map((p) => [p.id, p.name])),
+    vision,
+    augmented: opts.augmented,
+    negatives: negatives.length,
+    classifier: trained.toJSON(),
+  };
+  return { model, classifier: trained };
+}
+
+/** Answers identity questions with a trained model; names come from the roster when available. */
+export class Recognizer {
+  private readonly classifier: Classifier;
+
+  constructor(
+    readonly model: StoredModel,
+    private readonly roster?: Roster,
+  ) {
+    this.classifier = loadClassifier(model.classifier);
+  }
+
+  /** Loads <dataDir>/models/classifier.json; null when no model was trained yet. */
+  static load(dataDir: string, roster?: Roster): Recognizer | null {
+    const model = loadModel(dataDir);
+    return model ? new Recognizer(model, roster) : null;
+  }
+
+  /** True when players or faces changed since training: `facecast train` should be run. */
+  isStale(): boolean {
+    return this.roster !== undefined && this.roster.rosterHash() !== this.model.rosterHash;
+  }
+
+  /** The player, or null for unknown (a stranger, or not sure enough to say). */
+  identify(embedding: ArrayLike<number>): IdentityAnswer | null {
+    const { identity } = this.classifier.predict(embedding);
+    if (!identity) return null;
+    const name = this.roster?.getPlayer(identity.id)?.name ?? this.model.players[identity.id] ?? identity.id;
+    return { id: identity.id, name, confidence: Math.round(identity.confidence * 1000) / 1000 };
+  }
+
+  /** The full prediction, for diagnostics and evaluation. */
+  predict(embedding: ArrayLike<number>) {
+    return this.classifier.predict(embedding);
+  }
+}
+

@@ -1,0 +1,220 @@
+// Enrolment: photo → one face → its embedding plus the embeddings of augmented views (flips, crops,
+// affine, colour, broadcast degradations), stored for the player in one transaction. A photo with
+// no face or several faces is reported and never used.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import type { VisionEngine } from '../vision/engine.ts';
+import { decodeImage, imageToTensor, ImageInputError } from '../vision/image.ts';
+import { faceQuality, laplacianVariance, sharpnessFromLaplacianVariance } from '../vision/quality.ts';
+import { tf, type Tensor4D } from '../vision/tf.ts';
+import type { DetectedFace, Point, RgbImage } from '../vision/types.ts';
+import { augment, mapPoint, type Affine2x3 } from './augment.ts';
+import type { Roster } from './roster.ts';
+import type { FaceInput } from './schema.ts';
+
+export interface EnrolOptions {
+  /** Store augmented views too (default true). */
+  augment: boolean;
+  /** Augmented views per photo. */
+  views: number;
+  /** Who is enrolling, for the audit log. */
+  actor: string;
+}
+
+export type EnrolStatus = 'enrolled' | 'unchanged' | 'no-face' | 'several-faces' | 'unreadable';
+
+export interface EnrolReport {
+  file: string;
+  status: EnrolStatus;
+  /** Rows written (original + views); 0 unless enrolled. */
+  added: number;
+  /** One line for a person: what happened and, for a failure, what to do. */
+  message: string;
+}
+
+/** Embeddings of one photo's face: the original crop first, then each augmented view. */
+export interface PhotoEmbeddings {
+  sha256: string;
+  face: DetectedFace;
+  /** The decoded image the face coordinates refer to (padded for tight crops). */
+  image: RgbImage;
+  views: { augmentation: string; embedding: Float32Array; quality: number }[];
+}
+
+/** A photo to enrol: its bytes and a name for reports (file path or upload name). */
+export interface PhotoInput {
+  name: string;
+  bytes: Uint8Array;
+  /** Set when the file could not be read; embedPhoto reports it. */
+  readError?: string;
+}
+
+/** Reads photo files; a file that cannot be read is kept with its error and reported, not thrown. */
+export async function readPhotos(files: string[]): Promise<PhotoInput[]> {
+  return Promise.all(
+    files.map(async (name): Promise<PhotoInput> => {
+      try {
+        return { name, bytes: await readFile(name) };
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        return { name, bytes: new Uint8Array(), readError: code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(err)})` };
+      }
+    }),
+  );
+}
+
+export type PhotoOutcome = { ok: true; photo: PhotoEmbeddings } | { ok: false; status: Exclude<EnrolStatus, 'enrolled' | 'unchanged'>; message: string };
+
+/** Moves a face through an augmentation (augment.ts puts pixel centres at +0.5, the detectors at 0). */
+function transformFace(face: DetectedFace, t: Affine2x3): DetectedFace {
+  const map = ([x, y]: Point): Point => {
+    const [u, v] = mapPoint(t, [x + 0.5, y + 0.5]);
+    return [u - 0.5, v - 0.5];
+  };
+  const corners = [
+    map([face.box[0], face.box[1]]),
+    map([face.box[0] + face.box[2], face.box[1]]),
+    map([face.box[0], face.box[1] + face.box[3]]),
+    map([face.box[0] + face.box[2], face.box[1] + face.box[3]]),
+  ];
+  const xs = corners.map((c) => c[0]);
+  const ys = corners.map((c) => c[1]);
+  const x = Math.min(...xs);
+  const y = Math.min(...ys);
+  const landmarks = face.landmarks.map(map) as DetectedFace['landmarks'];
+  // A flip swaps left and right: keep the contract "left eye = smaller x".
+  if (landmarks[0][0] > landmarks[1][0]) [landmarks[0], landmarks[1], landmarks[3], landmarks[4]] = [landmarks[1], landmarks[0], landmarks[4], landmarks[3]];
+  return { box: [x, y, Math.max(...xs) - x, Math.max(...ys) - y], score: face.score, landmarks };
+}
+
+/** A stable seed per photo, so re-enrolling the same photo gives the same views (and is a no-op). */
+function seedOf(sha256: string): number {
+  return Number.parseInt(sha256.slice(0, 8), 16);
+}
+
+/** Aligns one face per image and embeds them all in batches. */
+async function embedViews(engine: VisionEngine, items: { image: RgbImage; face: DetectedFace }[]): Promise<Float32Array[]> {
+  const size = engine.embedder.inputSize;
+  const out: Float32Array[] = [];
+  for (let i = 0; i < items.length; i += engine.config.embedBatchSize) {
+    const chunk = items.slice(i, i + engine.config.embedBatchSize);
+    const batch = tf.tidy(() =>
+      tf.concat(
+        chunk.map(({ image, face }) => {
+          const t = imageToTensor(image);
+          return engine.aligner.align(t, [face], size);
+        }),
+      ),
+    ) as Tensor4D;
+    try {
+      out.push(...(await engine.embedder.embed(batch)));
+    } finally {
+      batch.dispose();
+    }
+  }
+  return out;
+}
+
+/** Decodes, detects, checks there is exactly one face, and embeds it with its augmented views. */
+export async function embedPhoto(engine: VisionEngine, photo: PhotoInput, opts: Pick<EnrolOptions, 'augment' | 'views'>): Promise<PhotoOutcome> {
+  const { name: file, bytes } = photo;
+  if (photo.readError) return { ok: false, status: 'unreadable', message: `${file}: ${photo.readError}` };
+  let decoded: RgbImage;
+  try {
+    decoded = await decodeImage(bytes, { source: file, maxPixels: engine.config.maxImagePixels });
+  } catch (err) {
+    const message = err instanceof ImageInputError ? err.message : `${file}: cannot read (${(err as Error).message})`;
+    return { ok: false, status: 'unreadable', message };
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const detector = await engine.detector();
+  const { tensor, faces, image } = await engine.detectWithRetry(decoded, detector, true);
+  tensor.dispose();
+  if (faces.length === 0) {
+    return { ok: false, status: 'no-face', message: `${file}: no face found; use a photo where the face is at least 40 px wide and looks at the camera` };
+  }
+  if (faces.length > 1) {
+    return { ok: false, status: 'several-faces', message: `${file}: ${faces.length} faces found; crop the photo to the one player` };
+  }
+  const face = faces[0]!;
+  const quality = (img: RgbImage, f: DetectedFace) => faceQuality(f, sharpnessFromLaplacianVariance(laplacianVariance(img, f.box)));
+  const items = [{ augmentation: '', image, face }];
+  if (opts.augment) {
+    for (const v of await augment(image, { seed: seedOf(sha256), views: opts.views, faceBox: face.box })) {
+      items.push({ augmentation: v.name, image: v.image, face: transformFace(face, v.transform) });
+    }
+  }
+  const embeddings = await embedViews(engine, items);
+  return {
+    ok: true,
+    photo: {
+      sha256,
+      face,
+      image,
+      views: items.map((it, i) => ({ augmentation: it.augmentation, embedding: embeddings[i]!, quality: quality(it.image, it.face) })),
+    },
+  };
+}
+
+/** A small JPEG of the face (with some margin) for the roster and dashboard. */
+export async function faceThumbnail(image: RgbImage, face: DetectedFace, side = 160): Promise<Buffer> {
+  const [x, y, w, h] = face.box;
+  const s = Math.max(w, h) * 1.6;
+  const left = Math.max(0, Math.round(x + w / 2 - s / 2));
+  const top = Math.max(0, Math.round(y + h / 2 - s / 2));
+  const width = Math.min(image.width - left, Math.round(s));
+  const height = Math.min(image.height - top, Math.round(s));
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .extract({ left, top, width, height })
+    .resize(side, side, { fit: 'cover' })
+    .jpeg({ quality: 85 })
+    .toBuffer();
+}
+
+/**
+ * Enrols photos for one player; each photo is reported. Faces of one photo are written in one
+ * transaction; the player's thumbnail is set from the first good photo when it has none.
+ */
+export async function enrolPhotos(
+  engine: VisionEngine,
+  roster: Roster,
+  playerId: string,
+  photos: PhotoInput[],
+  opts: EnrolOptions,
+  onProgress?: (report: EnrolReport) => void,
+): Promise<EnrolReport[]> {
+  const player = roster.getPlayer(playerId);
+  if (!player) throw new Error(`no player '${playerId}'; add it first with \`facecast roster add\` or \`facecast roster import\``);
+  const reports: EnrolReport[] = [];
+  let hasPhoto = player.hasPhoto;
+  for (const photoInput of photos) {
+    const file = photoInput.name;
+    const outcome = await embedPhoto(engine, photoInput, opts);
+    let report: EnrolReport;
+    if (!outcome.ok) {
+      report = { file, status: outcome.status, added: 0, message: outcome.message };
+    } else {
+      const { photo } = outcome;
+      const rows: FaceInput[] = photo.views.map((v) => ({
+        sourceSha256: photo.sha256,
+        embedding: v.embedding,
+        quality: v.quality,
+        augmentation: v.augmentation,
+        sourceFile: file,
+      }));
+      const res = roster.addFaces(playerId, rows, opts.actor);
+      if (!hasPhoto) {
+        roster.updatePlayer(playerId, { photo: await faceThumbnail(photo.image, photo.face) }, opts.actor);
+        hasPhoto = true;
+      }
+      report =
+        res.added > 0
+          ? { file, status: 'enrolled', added: res.added, message: `${file}: enrolled (${res.added} embeddings: 1 photo + ${res.added - 1} augmented views)` }
+          : { file, status: 'unchanged', added: 0, message: `${file}: already enrolled, nothing to add` };
+    }
+    reports.push(report);
+    onProgress?.(report);
+  }
+  return reports;
+}

@@ -1,0 +1,58 @@
+// Bearer-token authentication for /api. The API can add players, change what goes on air and
+// retrain the model, and the server listens on every interface by default, so it is never open:
+// without a configured token a random one is made per run (refused in production, where a token
+// that changes on every restart would silently break the operators' tools).
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { ServerConfig } from '../config/schema.ts';
+import { HttpError } from './errors.ts';
+
+/** The server cannot start as configured; the message says what to set. */
+export class ServerStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServerStartError';
+  }
+}
+
+export interface ApiToken {
+  token: string;
+  /** True when no token was configured and this one was made up for this run. */
+  generated: boolean;
+}
+
+export function resolveApiToken(server: ServerConfig): ApiToken {
+  if (server.apiToken.length > 0) return { token: server.apiToken, generated: false };
+  if (server.production) {
+    throw new ServerStartError(
+      'no API token configured in production mode: set FACECAST_API_TOKEN (or server.apiToken in the config file) to a long random secret, e.g. `openssl rand -hex 32`',
+    );
+  }
+  return { token: randomBytes(24).toString('base64url'), generated: true };
+}
+
+/** Hashing first gives equal-length buffers, so the comparison time says nothing about the token. */
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+const HOW = 'send the header `Authorization: Bearer <token>` with the token from server.apiToken / FACECAST_API_TOKEN (or the one `facecast serve` printed at start)';
+
+export function bearerAuth(token: string): RequestHandler {
+  const expected = digest(token);
+  return (req, res, next) => {
+    const header = req.headers.authorization;
+    const match = header ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
+    res.setHeader('WWW-Authenticate', 'Bearer realm="facecast"');
+    if (!match) {
+      next(new HttpError(401, 'UNAUTHORIZED', header ? `the Authorization header is not a bearer token; ${HOW}` : `authentication required: ${HOW}`));
+      return;
+    }
+    if (!timingSafeEqual(digest(match[1]!), expected)) {
+      next(new HttpError(401, 'UNAUTHORIZED', `wrong API token: ${HOW}`));
+      return;
+    }
+    res.removeHeader('WWW-Authenticate');
+    next();
+  };
+}

@@ -1,0 +1,49 @@
+// POST /api/players/:id/photos: enrolment over HTTP. The whole upload is read (and size-checked)
+// before anything is written; then each photo is judged on its own, so one bad file in a batch
+// does not cost the good ones. Status: 200 every photo enrolled (or already was), 207 some were
+// refused (see each report), 422 none could be used (nothing written).
+import type { RequestHandler } from 'express';
+import type { AppContext } from '../context.ts';
+import { HttpError } from '../errors.ts';
+import { readImages } from '../upload.ts';
+import { enrolPhotos } from '../../roster/enroll.ts';
+import type { EnrolResponse } from '../apiSchemas.ts';
+import { API_ACTOR, mustGetPlayer } from './common.ts';
+
+export const MAX_PHOTOS_PER_REQUEST = 64;
+
+export function enrolPhotosRoute(ctx: AppContext): RequestHandler {
+  return async (req, res) => {
+    const id = String(req.params.id);
+    // Checked before reading the body: an unknown player should not cost an upload.
+    mustGetPlayer(ctx, id);
+    const files = await readImages(req, { maxBytes: ctx.config.server.maxUploadBytes, maxFiles: MAX_PHOTOS_PER_REQUEST });
+    if (files.length === 0) {
+      throw new HttpError(400, 'NO_FILES', 'no photos in the request: send them as multipart/form-data file fields (e.g. -F photos=@a.jpg -F photos=@b.jpg)');
+    }
+    const photos = files.map((f) => ({ name: f.name, bytes: f.bytes }));
+    const { augment, views } = ctx.config.enrolment;
+    const reports = await ctx.useEngine(async (engine) => {
+      // The player may have been removed while the upload was arriving.
+      mustGetPlayer(ctx, id);
+      return enrolPhotos(engine, ctx.roster, id, photos, { augment, views, actor: API_ACTOR });
+    });
+    const count = (...s: string[]) => reports.filter((r) => s.includes(r.status)).length;
+    const enrolled = count('enrolled');
+    const unchanged = count('unchanged');
+    const refused = reports.length - enrolled - unchanged;
+    if (enrolled > 0) ctx.events.emit('player', { type: 'enrolled', id, player: ctx.roster.getPlayer(id) });
+    if (refused === reports.length) {
+      throw new HttpError(422, 'NO_PHOTO_ENROLLED', `none of the ${reports.length} photo(s) could be enrolled: ${reports.map((r) => r.message).join('; ')}`, { reports });
+    }
+    const out: EnrolResponse = {
+      player: id,
+      enrolled,
+      unchanged,
+      refused,
+      reports,
+      hint: enrolled > 0 ? 'POST /api/train to update the model with the new photos' : 'nothing new to train on',
+    };
+    res.status(refused > 0 ? 207 : 200).json(out);
+  };
+}

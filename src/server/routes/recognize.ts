@@ -1,0 +1,98 @@
+// POST /api/recognize (who is in this picture) and POST /api/verify (are these two faces the same
+// person). Both read the image(s) fully, decode with the pixel limit, and queue for the engine.
+import { Router, type Request } from 'express';
+import type { AppContext } from '../context.ts';
+import { HttpError, invalidRequest } from '../errors.ts';
+import { isMultipart, readImages, readMultipart, type UploadedFile } from '../upload.ts';
+import { recognizeQuerySchema, type RecognizeResponse, type VerifyResponse } from '../apiSchemas.ts';
+import { decodeImage } from '../../vision/image.ts';
+import type { FaceResult } from '../../shared/protocol.ts';
+import type { RgbImage } from '../../vision/types.ts';
+
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+function decode(ctx: AppContext, file: UploadedFile, source: string): Promise<RgbImage> {
+  return decodeImage(file.bytes, { source, maxPixels: ctx.config.vision.maxImagePixels });
+}
+
+/** The one file sent in form field `field`; 400 naming the field when it is missing. */
+function pick(files: UploadedFile[], field: string, usage: string): UploadedFile {
+  const f = files.find((x) => x.field === field);
+  if (!f) throw new HttpError(400, 'MISSING_FILE', `multipart field '${field}' is missing: ${usage}`, { fields: [field] });
+  return f;
+}
+
+async function recognize(ctx: AppContext, req: Request): Promise<RecognizeResponse> {
+  const q = recognizeQuerySchema.safeParse(req.query);
+  if (!q.success) throw invalidRequest('query', q.error);
+  const wantEmbeddings = q.data.embeddings === 'true' || q.data.embeddings === '1';
+  const started = performance.now();
+  const files = await readImages(req, { maxBytes: ctx.config.server.maxUploadBytes, maxFiles: 4 });
+  const file = isMultipart(req) ? pick(files, 'image', 'send the picture as -F image=@photo.jpg') : files[0]!;
+  const image = await decode(ctx, file, file.field ? `image '${file.name}'` : 'request body');
+  const recognizer = ctx.recognizer;
+  const detector = q.data.detector ?? ctx.config.vision.detector;
+  const faces = await ctx.useEngine((engine) => engine.analyse(image, { detector, embeddings: Boolean(recognizer) || wantEmbeddings }));
+  for (const f of faces) {
+    if (recognizer && f.embedding) f.identity = recognizer.identify(f.embedding);
+    if (!wantEmbeddings) delete f.embedding;
+  }
+  const out: RecognizeResponse = {
+    width: image.width,
+    height: image.height,
+    backend: ctx.engine.backend.name,
+    detector,
+    ms: round(performance.now() - started, 1),
+    faces,
+  };
+  if (!recognizer) out.warning = 'no roster model trained yet, so faces are not named: enrol photos, then POST /api/train';
+  else if (recognizer.isStale()) out.warning = 'the roster changed since the model was trained; POST /api/train to include the changes';
+  return out;
+}
+
+function largest(faces: FaceResult[]): FaceResult | undefined {
+  return [...faces].sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
+}
+
+const VERIFY_USAGE = 'send two pictures as multipart/form-data fields a and b (-F a=@one.jpg -F b=@two.jpg)';
+
+async function verify(ctx: AppContext, req: Request): Promise<VerifyResponse> {
+  if (!isMultipart(req)) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `${VERIFY_USAGE}`);
+  const started = performance.now();
+  const files = await readMultipart(req, { maxBytes: ctx.config.server.maxUploadBytes, maxFiles: 4 });
+  const a = pick(files, 'a', VERIFY_USAGE);
+  const b = pick(files, 'b', VERIFY_USAGE);
+  const images = { a: await decode(ctx, a, `image a ('${a.name}')`), b: await decode(ctx, b, `image b ('${b.name}')`) };
+  const found = await ctx.useEngine(async (engine) => ({ a: await engine.analyse(images.a), b: await engine.analyse(images.b) }));
+  const faceA = largest(found.a);
+  const faceB = largest(found.b);
+  for (const [key, face, file] of [['a', faceA, a], ['b', faceB, b]] as const) {
+    if (!face?.embedding) {
+      throw new HttpError(422, 'NO_FACE', `no face found in image ${key} ('${file.name}'); use a photo where the face is at least 40 px wide and looks at the camera`, { image: key });
+    }
+  }
+  const ea = faceA!.embedding!;
+  const eb = faceB!.embedding!;
+  const distance = Math.sqrt(ea.reduce((s, v, i) => s + (v - eb[i]!) ** 2, 0));
+  const threshold = ctx.config.recognition.verifyThreshold;
+  const summary = (f: FaceResult, n: number) => ({ box: f.box, score: f.score, faces: n });
+  return {
+    same: distance < threshold,
+    distance: round(distance, 4),
+    threshold,
+    a: summary(faceA!, found.a.length),
+    b: summary(faceB!, found.b.length),
+    ms: round(performance.now() - started, 1),
+  };
+}
+
+export function recognitionRouter(ctx: AppContext): Router {
+  const r = Router();
+  r.post('/recognize', async (req, res) => {
+    res.json(await recognize(ctx, req));
+  });
+  r.post('/verify', async (req, res) => {
+    res.json(await verify(ctx, req));
+  });
+  return r;
+}
