@@ -9,6 +9,7 @@ import { runRecognize } from './recognize.ts';
 import { runEnroll, runRosterAdd, runRosterImport, runRosterList, runRosterRemove, runRosterShow } from './rosterCommands.ts';
 import { runNegativesImport, runTrain } from './train.ts';
 import { runIdentify, runVerify } from './verify.ts';
+import { runServe } from './serve.ts';
 import { RosterError } from '../roster/roster.ts';
 import { ModelStoreError } from '../recognition/store.ts';
 import { runEvalLfw } from './evalLfw.ts';
@@ -190,6 +191,16 @@ program
   .action(async (images: string[], o: { json?: boolean }, cmd: Command) => {
     const { config, log } = setup(cmd);
     process.exitCode = await runIdentify(images, o, config, log);
+  });
+
+program
+  .command('serve')
+  .description('run the HTTP API (and, later, the overlay server)')
+  .option('--port <n>', 'port to listen on (default from config: 8686)')
+  .option('--host <address>', 'address to listen on (default from config: 0.0.0.0)')
+  .action(async (o: { port?: string; host?: string }, cmd: Command) => {
+    const { config, log } = setup(cmd);
+    await runServe(config, log, { ...(o.port !== undefined ? { port: Number(o.port) } : {}), ...(o.host ? { host: o.host } : {}) });
   });
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);

@@ -2,6 +2,7 @@
 // config/default.json; a user file (--config) and FACECAST_* environment variables override them.
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../vision/backend.ts';
+import { trackingConfigSchema } from '../tracking/options.ts';
 
 export const mtcnnConfigSchema = z
   .object({
@@ -44,6 +45,18 @@ export const visionConfigSchema = z
     embedBatchSize: z.number().int().min(1).max(256).describe('Most faces embedded in one forward pass.'),
     mtcnn: mtcnnConfigSchema,
     ssd: ssdConfigSchema,
+    pool: z
+      .object({
+        workers: z.number().int().min(0).max(64).describe('Vision worker threads; 0 = one per core minus one for the main loop (at least 1).'),
+        maxQueue: z.number().int().min(1).max(256).describe('Frames waiting for a worker; a live source then drops its oldest, a file source waits.'),
+        keepFrames: z.number().int().min(1).max(16).describe('Frames each worker keeps after detection so the tracker can ask for embeddings of chosen faces.'),
+        detectMaxSide: z
+          .number()
+          .int()
+          .min(0)
+          .describe('Detect on a copy downscaled to this longer side (0 = full size); faces are still aligned from the full frame.'),
+      })
+      .describe('The vision worker pool of the live pipeline.'),
   })
   .describe('Face detection, alignment and embedding.');
 
@@ -84,6 +97,7 @@ export const configSchema = z
     enrolment: enrolmentConfigSchema,
     recognition: recognitionConfigSchema,
     server: serverConfigSchema,
+    tracking: trackingConfigSchema,
   })
   .describe('facecast configuration.');
 

@@ -551,10 +551,10 @@ interface Choice {
  * Exhaustive search over (pMin, marginMin) candidates; for each, distMax is the largest value that
  * keeps (safety-shifted) impostor accepts within budget, placed midway between the farthest accepted
  * genuine trial and the nearest impostor that would break the budget. Maximises genuine accepts;
- * ties go to the stricter pMin, then the stricter marginMin, so those two end up exactly on the
- * weakest accepted genuine trial. That is deliberate: moving them halfway down towards the nearest
- * impostor (as for distMax) accepted a few more genuine faces on synthetic data but also let unseen
- * lookalikes through, and a wrong name on air costs far more than a missing one.
+ * ties go to the looser pMin and marginMin (never below their floors), so the impostors, shifted
+ * towards acceptance by the safety margins, decide how strict the gates are — as a biometric
+ * system sets its threshold for a target false-accept rate — rather than the weakest enrolment
+ * photo. The floors keep a small negative pool from loosening them too far.
  */
 function chooseThresholds(trials: Trial[], opts: TrainOptions, warnings: string[]): Choice {
   const goods = trials.filter((t) => t.good);
@@ -577,7 +577,10 @@ function chooseThresholds(trials: Trial[], opts: TrainOptions, warnings: string[
           if (g.d > gMax) gMax = g.d;
         }
       }
-      if (count >= best.count) best = { count, pMin, mMin, limit, gMax };
+      // Ties go to the looser setting: the impostor trials (safety-shifted) already bound it, and a
+      // threshold pinned to the weakest cross-validated genuine photo rejects every broadcast face
+      // that scores a little lower than the enrolment photos did (a shift that CV cannot see).
+      if (count > best.count) best = { count, pMin, mMin, limit, gMax };
     }
   }
   if (best.count <= 0) {

@@ -114,11 +114,13 @@ function rocChart(id: string, title: string, series: Series[], markers: Marker[]
     ...decades.map((d) => h`<line x1="${c(x(d))}" y1="${c(top)}" x2="${c(x(d))}" y2="${c(H - M.bottom)}" class="grid" /><text x="${c(x(d))}" y="${c(H - M.bottom + 16)}" text-anchor="middle">${farLabel(d)}</text>`),
     ...linearTicks(tarMin, 1).map((t) => h`<line x1="${c(M.left)}" y1="${c(y(t))}" x2="${c(W - M.right)}" y2="${c(y(t))}" class="grid" /><text x="${c(M.left - 6)}" y="${c(y(t) + 4)}" text-anchor="end">${`${Math.round(t * 100)}%`}</text>`),
   ];
+  // Thousands of pair distances give thousands of points: keep one per distinct pixel position.
+  const polyline = (pts: [number, number][]) => pts.map(([f, t]) => `${c(x(f))},${c(y(t))}`).filter((p, i, all) => i === 0 || p !== all[i - 1]);
   const lines = series.map(
-    (s) => h`<polyline points="${s.points.map(([f, t]) => `${c(x(f))},${c(y(t))}`).join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? new Raw(' stroke-dasharray="6 4"') : ''} />`,
+    (s) => h`<polyline points="${polyline(s.points).join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? new Raw(' stroke-dasharray="6 4"') : ''} />`,
   );
   const marks = markers.map((m, i) => {
-    const right = x(m.x) > W - M.right - 170;
+    const right = x(m.x) + 8 + m.label.length * 6.2 > W - M.right;
     return h`<circle cx="${c(x(m.x))}" cy="${c(y(m.y))}" r="4.5" fill="${m.color}" stroke="#fff" stroke-width="1.5" /><text x="${c(x(m.x) + (right ? -8 : 8))}" y="${c(y(m.y) + 16 + i * 14)}" text-anchor="${right ? 'end' : 'start'}" class="mark">${m.label}</text>`;
   });
   return h`<svg id="${id}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${title}">
@@ -191,9 +193,10 @@ function histogramChart(id: string, title: string, xLabel: string, series: HistS
     .filter((l) => Number.isFinite(l.value))
     .map((l, i) => {
       const xv = x(Math.min(max, Math.max(min, l.value)));
-      const anchor = xv > W - M.right - 160 ? 'end' : 'start';
+      const text = `${l.label} = ${num(l.value)}`;
+      const anchor = xv + 6 + text.length * 6.2 > W - M.right ? 'end' : 'start';
       const dx = anchor === 'end' ? -4 : 4;
-      return h`<line x1="${c(xv)}" y1="${c(top)}" x2="${c(xv)}" y2="${c(H - M.bottom)}" stroke="${COLORS.threshold}" stroke-width="1.5"${l.dashed ? new Raw(' stroke-dasharray="5 3"') : ''} /><text x="${c(xv + dx)}" y="${c(top + 12 + i * 14)}" text-anchor="${anchor}" class="mark">${`${l.label} = ${num(l.value)}`}</text>`;
+      return h`<line x1="${c(xv)}" y1="${c(top)}" x2="${c(xv)}" y2="${c(H - M.bottom)}" stroke="${COLORS.threshold}" stroke-width="1.5"${l.dashed ? new Raw(' stroke-dasharray="5 3"') : ''} /><text x="${c(xv + dx)}" y="${c(top + 12 + i * 14)}" text-anchor="${anchor}" class="mark">${text}</text>`;
     });
   return h`<svg id="${id}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${title}">
 <title>${title}</title>
@@ -224,8 +227,8 @@ function confusionTable(m: ConfusionMatrix, id: string): Raw {
     const share = total ? n / total : 0;
     const kind = name === UNKNOWN_COLUMN || name === NO_FACE_COLUMN ? 'miss' : col === row ? 'hit' : 'wrong';
     const rgb = kind === 'hit' ? '42,157,75' : kind === 'wrong' ? '209,73,91' : '120,120,120';
-    const style = n > 0 ? `background: rgba(${rgb},${(0.15 + 0.7 * share).toFixed(2)})` : '';
-    return h`<td class="${kind}" style="${style}">${n > 0 ? n : '·'}</td>`;
+    if (n === 0) return h`<td class="${kind}">·</td>`;
+    return h`<td class="${kind}" style="${`background: rgba(${rgb},${(0.15 + 0.7 * share).toFixed(2)})`}">${n}</td>`;
   };
   return h`<table class="confusion" id="${id}">
 <thead><tr><th class="corner">true ↓ / predicted →</th>${m.columns.map((col) => h`<th>${col}</th>`)}</tr></thead>

@@ -43,3 +43,22 @@ export const imageErrorSchema = z.object({
   error: z.string().describe('one line: what is wrong and what to do'),
 });
 export type ImageError = z.infer<typeof imageErrorSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Live pipeline: frames and what the vision workers answer.
+
+/** Metadata of one sampled video frame (the pixels travel beside it as a transferable buffer). */
+export const frameMetaSchema = z.object({
+  channel: z.string().describe('which attached source this frame came from'),
+  seq: z.number().int().nonnegative().describe('sampled-frame counter of this source, from 0'),
+  pts: z.number().describe("the source's presentation time of this frame, seconds"),
+  wallMs: z.number().describe('wall-clock time (Date.now()) when the frame arrived from ffmpeg'),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+});
+export type FrameMeta = z.infer<typeof frameMetaSchema>;
+
+/** A sampled frame: RGB, 8 bit, row-major, width × height × 3 bytes. */
+export interface Frame extends FrameMeta {
+  rgb: Uint8Array;
+}

@@ -1,0 +1,182 @@
+// The messages between the main thread and the vision workers. Self-contained on purpose (it will
+// move into src/shared/protocol.ts): zod checks the plain parts on arrival; the pixel and embedding
+// buffers travel as transferables and are checked by type and length only, never walked.
+import { z } from 'zod';
+
+export const POOL_DETECTORS = ['mtcnn', 'ssd'] as const;
+/** Length of one face embedding (faceRecognitionNet). */
+export const EMBEDDING_SIZE = 128;
+
+const point = z.tuple([z.number(), z.number()]);
+const box = z.tuple([z.number(), z.number(), z.number(), z.number()]);
+const jobId = z.number().int().nonnegative();
+const faceIndices = z.array(z.number().int().nonnegative());
+
+const uint8Array = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected a Uint8Array');
+const float32Array = z.custom<Float32Array>((v) => v instanceof Float32Array, 'expected a Float32Array');
+
+/** Same fields as FrameMeta in src/shared/protocol.ts, repeated so this file stands alone. */
+export const poolFrameMetaSchema = z.object({
+  channel: z.string(),
+  seq: z.number().int().nonnegative(),
+  pts: z.number(),
+  wallMs: z.number(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+});
+export type PoolFrameMeta = z.infer<typeof poolFrameMetaSchema>;
+
+export const poolFaceSchema = z.object({
+  box,
+  score: z.number(),
+  landmarks: z.tuple([point, point, point, point, point]),
+  /** faceQuality() with sharpness from the Laplacian over the full-resolution face, 0…1. */
+  quality: z.number(),
+});
+export type PoolFace = z.infer<typeof poolFaceSchema>;
+
+const memory = z.object({ numTensors: z.number().int(), numBytes: z.number() });
+export type WorkerMemory = z.infer<typeof memory>;
+
+// ---------------------------------------------------------------------------------------------
+// Main thread → worker.
+
+export const analyseRequestSchema = z
+  .object({
+    type: z.literal('analyse'),
+    jobId,
+    frame: poolFrameMetaSchema,
+    /** width × height × 3 bytes, transferred. */
+    rgb: uint8Array,
+    detector: z.enum(POOL_DETECTORS).optional(),
+    /** Detect on a copy whose longer side is at most this (0 = full resolution); faces come back in full-resolution pixels. */
+    detectMaxSide: z.number().int().nonnegative(),
+    /** Embed every face now, or none (then `keep` lets a later `embed` pick faces). */
+    embed: z.enum(['all', 'none']),
+    /** Keep the full-resolution frame (under frameId = jobId) for a later `embed`. */
+    keep: z.boolean(),
+  })
+  .refine((r) => r.rgb.byteLength === r.frame.width * r.frame.height * 3, { message: 'rgb length is not width × height × 3' });
+export type AnalyseRequest = z.infer<typeof analyseRequestSchema>;
+
+export const embedRequestSchema = z.object({
+  type: z.literal('embed'),
+  jobId,
+  /** jobId of the analyse request that kept the frame. */
+  frameId: jobId,
+  faces: faceIndices,
+  /** Drop the kept frame afterwards. */
+  release: z.boolean(),
+});
+export type EmbedRequest = z.infer<typeof embedRequestSchema>;
+
+export const releaseRequestSchema = z.object({ type: z.literal('release'), frameId: jobId });
+export type ReleaseRequest = z.infer<typeof releaseRequestSchema>;
+
+/** Test hook, refused unless the worker was started with test hooks on. */
+export const crashRequestSchema = z.object({
+  type: z.literal('__crash'),
+  /** exit: process.exit inside the worker; throw: an uncaught exception. */
+  mode: z.enum(['exit', 'throw']),
+  /** now: on arrival; midJob: inside the next analyse, between detection and embedding. */
+  at: z.enum(['now', 'midJob']),
+});
+export type CrashRequest = z.infer<typeof crashRequestSchema>;
+
+export const workerRequestSchema = z.discriminatedUnion('type', [analyseRequestSchema, embedRequestSchema, releaseRequestSchema, crashRequestSchema]);
+export type WorkerRequest = z.infer<typeof workerRequestSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Worker → main thread.
+
+export const readyReplySchema = z.object({
+  type: z.literal('ready'),
+  backend: z.object({ name: z.string(), device: z.string(), fallbacks: z.array(z.string()) }),
+  detector: z.enum(POOL_DETECTORS),
+  memory,
+});
+export type ReadyReply = z.infer<typeof readyReplySchema>;
+
+/** Start-up failed (backend or weights); the worker exits after sending it. */
+export const fatalReplySchema = z.object({ type: z.literal('fatal'), error: z.string() });
+export type FatalReply = z.infer<typeof fatalReplySchema>;
+
+export const timingsSchema = z.object({
+  /** RGB bytes → full-resolution tensor. */
+  tensorMs: z.number(),
+  /** Downscale (when any) and detection. */
+  detectMs: z.number(),
+  /** Alignment and embedding of the embedded faces, batched. */
+  embedMs: z.number(),
+  /** The whole request inside the worker. */
+  totalMs: z.number(),
+});
+export type WorkerTimings = z.infer<typeof timingsSchema>;
+
+const embeddingsShape = (r: { embedded: number[]; embeddings: Float32Array }) => r.embeddings.length === r.embedded.length * EMBEDDING_SIZE;
+
+export const analysedReplySchema = z
+  .object({
+    type: z.literal('analysed'),
+    jobId,
+    frame: poolFrameMetaSchema,
+    detector: z.enum(POOL_DETECTORS),
+    /** Size of the image the detector saw: the frame's own, or the downscaled copy. */
+    detectSize: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+    faces: z.array(poolFaceSchema),
+    /** Indices into faces of the rows of `embeddings`. */
+    embedded: faceIndices,
+    /** embedded.length × 128, row-major, L2-normalised rows; transferred. */
+    embeddings: float32Array,
+    kept: z.boolean(),
+    timings: timingsSchema,
+    memory,
+    keptFrames: z.number().int().nonnegative(),
+  })
+  .refine(embeddingsShape, { message: 'embeddings length is not embedded.length × 128' });
+export type AnalysedReply = z.infer<typeof analysedReplySchema>;
+
+export const embeddedReplySchema = z
+  .object({
+    type: z.literal('embedded'),
+    jobId,
+    frameId: jobId,
+    embedded: faceIndices,
+    embeddings: float32Array,
+    timings: timingsSchema,
+    memory,
+    keptFrames: z.number().int().nonnegative(),
+  })
+  .refine(embeddingsShape, { message: 'embeddings length is not embedded.length × 128' });
+export type EmbeddedReply = z.infer<typeof embeddedReplySchema>;
+
+/** A request that failed without killing the worker. */
+export const failedReplySchema = z.object({
+  type: z.literal('failed'),
+  jobId,
+  /** bad-request: did not validate; evicted: the frame to embed is no longer kept; error: the models threw. */
+  code: z.enum(['bad-request', 'evicted', 'error']),
+  error: z.string(),
+  memory,
+  keptFrames: z.number().int().nonnegative(),
+});
+export type FailedReply = z.infer<typeof failedReplySchema>;
+
+export const workerReplySchema = z.discriminatedUnion('type', [readyReplySchema, fatalReplySchema, analysedReplySchema, embeddedReplySchema, failedReplySchema]);
+export type WorkerReply = z.infer<typeof workerReplySchema>;
+
+/** What the main thread hands a worker at start (workerData). */
+export const workerInitSchema = z.object({
+  /** The vision config; the worker's VisionEngine re-validates it. */
+  vision: z.unknown(),
+  index: z.number().int().nonnegative(),
+  keepFrames: z.number().int().min(0),
+  testHooks: z.boolean(),
+  logLevel: z.string(),
+});
+export type WorkerInit = z.infer<typeof workerInitSchema>;
+
+/** One line from a zod error, for logs and rejections. */
+export function describeIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}

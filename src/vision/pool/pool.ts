@@ -1,0 +1,479 @@
+// The main thread's side of the vision workers: a bounded queue with a policy per source, one
+// request per worker at a time, replacement of workers that die, and counters for /stats.
+// The main thread never runs a model; it only moves frames (transferred, not copied) and results.
+import { availableParallelism } from 'node:os';
+import type { VisionConfig } from '../../config/schema.ts';
+import { silentLogger, type Logger } from '../../shared/log.ts';
+import { PoolError } from './errors.ts';
+import type {
+  AnalyseResult,
+  EmbedResult,
+  PoolFaceResult,
+  PoolFrame,
+  PoolStats,
+  PoolTimings,
+  Submission,
+  SubmitOptions,
+  VisionPoolOptions,
+} from './api.ts';
+import {
+  describeIssues,
+  EMBEDDING_SIZE,
+  poolFrameMetaSchema,
+  type AnalysedReply,
+  type AnalyseRequest,
+  type CrashRequest,
+  type EmbeddedReply,
+  type EmbedRequest,
+  type FailedReply,
+  type PoolFrameMeta,
+  type ReadyReply,
+  type WorkerTimings,
+} from './messages.ts';
+import { FrameQueue, type SourcePolicy } from './queue.ts';
+import { WorkerSlot } from './slot.ts';
+
+interface Settle<T> {
+  id: number;
+  submittedAt: number;
+  resolve(value: T): void;
+  reject(err: PoolError): void;
+}
+interface AnalyseJob extends Settle<AnalyseResult> {
+  kind: 'analyse';
+  policy: SourcePolicy;
+  channel: string;
+  meta: PoolFrameMeta;
+  rgb: Uint8Array;
+  detector: SubmitOptions['detector'];
+  embed: 'all' | 'none';
+  keep: boolean;
+  detectMaxSide: number;
+  admit(): void;
+}
+interface EmbedJob extends Settle<EmbedResult> {
+  kind: 'embed';
+  frameId: number;
+  faces: number[];
+  release: boolean;
+}
+type Job = AnalyseJob | EmbedJob;
+type Slot = WorkerSlot<Job>;
+
+type State = 'starting' | 'open' | 'closing' | 'closed' | 'broken';
+
+/** One worker per core, less one core for ingest, tracking and the server: 1 on a 2-core machine. */
+export function defaultPoolSize(cores = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
+
+const now = () => performance.now();
+
+/**
+ * Moves the pixels into a buffer the pool owns without copying them, so the caller cannot change a
+ * queued frame and the later postMessage transfer is free. A view onto part of a larger buffer (Node's
+ * Buffer pool, a chunk of ffmpeg output) is copied instead: detaching it would break its neighbours.
+ */
+function takePixels(rgb: Uint8Array): Uint8Array {
+  const whole = rgb.buffer instanceof ArrayBuffer && rgb.byteOffset === 0 && rgb.byteLength === rgb.buffer.byteLength;
+  if (!whole) return rgb.slice();
+  try {
+    return new Uint8Array(structuredClone(rgb.buffer, { transfer: [rgb.buffer] }));
+  } catch {
+    return rgb.slice(); // a buffer Node marked untransferable
+  }
+}
+
+function badPixels(frame: PoolFrame): PoolError | undefined {
+  const expected = frame.width * frame.height * 3;
+  if (frame.rgb.byteLength === expected) return undefined;
+  return new PoolError('bad-request', `frame ${frame.channel}#${frame.seq}: rgb has ${frame.rgb.byteLength} bytes, expected ${frame.width}×${frame.height}×3`);
+}
+
+function rows(embeddings: Float32Array, n: number): Float32Array[] {
+  return Array.from({ length: n }, (_, k) => embeddings.subarray(k * EMBEDDING_SIZE, (k + 1) * EMBEDDING_SIZE));
+}
+
+export class VisionPool {
+  private state: State = 'starting';
+  private readonly slots: Slot[];
+  private readonly queue: FrameQueue<AnalyseJob>;
+  /** Which slot keeps which frame, for embed() and release(). */
+  private readonly keptBy = new Map<number, Slot>();
+  private readonly counts = { submitted: 0, completed: 0, dropped: 0, lost: 0, failed: 0, restarts: 0, embedsSubmitted: 0, embedsCompleted: 0 };
+  private nextId = 1;
+  private pumpQueued = false;
+  private readonly opts: Required<Omit<VisionPoolOptions, 'log'>>;
+  private readonly log: Logger;
+  private readonly started: Array<{ resolve(): void; reject(err: Error): void }> = [];
+  private readonly idleWaiters: Array<() => void> = [];
+  private closing: Promise<void> | undefined;
+
+  private constructor(config: VisionConfig, options: VisionPoolOptions) {
+    this.opts = {
+      size: options.size ?? defaultPoolSize(),
+      maxQueue: options.maxQueue ?? 4,
+      detectMaxSide: options.detectMaxSide ?? 0,
+      keepFrames: options.keepFrames ?? 2,
+      restartLimit: options.restartLimit ?? 3,
+      closeGraceMs: options.closeGraceMs ?? 5000,
+      testHooks: options.testHooks ?? process.env.FACECAST_TEST_HOOKS === '1',
+    };
+    if (!(Number.isInteger(this.opts.size) && this.opts.size >= 1)) throw new RangeError(`pool size must be an integer ≥ 1, got ${this.opts.size}`);
+    if (!(Number.isInteger(this.opts.keepFrames) && this.opts.keepFrames >= 0)) throw new RangeError('keepFrames must be an integer ≥ 0');
+    this.log = options.log ?? silentLogger;
+    this.queue = new FrameQueue(this.opts.maxQueue);
+    const init = {
+      vision: config,
+      keepFrames: this.opts.keepFrames,
+      testHooks: this.opts.testHooks,
+      logLevel: this.log.level,
+    };
+    const handlers = {
+      onReady: (slot: Slot, reply: ReadyReply) => this.onReady(slot, reply),
+      onReply: (slot: Slot, reply: AnalysedReply | EmbeddedReply | FailedReply) => this.onReply(slot, reply),
+      onExit: (slot: Slot, reason: string, ready: boolean) => this.onExit(slot, reason, ready),
+    };
+    this.slots = Array.from({ length: this.opts.size }, (_, i) => new WorkerSlot<Job>(i, init, handlers, this.log));
+  }
+
+  /** Starts the workers and resolves when every one has loaded its models; rejects with the first start failure. */
+  static async create(config: VisionConfig, options: VisionPoolOptions = {}): Promise<VisionPool> {
+    const pool = new VisionPool(config, options);
+    const ready = pool.slots.map(
+      (slot) =>
+        new Promise<void>((resolve, reject) => {
+          pool.started[slot.index] = { resolve, reject };
+          slot.start();
+        }),
+    );
+    try {
+      await Promise.all(ready);
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    pool.state = 'open';
+    pool.log.info({ workers: pool.size, backend: pool.backend?.name }, 'vision pool ready');
+    return pool;
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** What the first ready worker runs on (every worker selects the same way). */
+  get backend(): ReadyReply['backend'] | undefined {
+    return this.slots.find((s) => s.backend)?.backend;
+  }
+
+  /** Queues a frame for detection (and embedding). Its pixels now belong to the pool: `frame.rgb` is detached. */
+  submit(frame: PoolFrame, opts: SubmitOptions = {}): Submission {
+    let admit!: () => void;
+    const accepted = new Promise<void>((r) => (admit = r));
+    let settle!: Settle<AnalyseResult>;
+    const result = new Promise<AnalyseResult>((resolve, reject) => {
+      settle = { id: this.nextId++, submittedAt: now(), resolve, reject };
+    });
+    // A dropped or lost frame is routine and counted in stats(); it must not crash a process that
+    // did not look at this promise (Node's unhandled-rejection rule).
+    result.catch(() => {});
+    const { rgb, ...rest } = frame;
+    const meta = poolFrameMetaSchema.safeParse(rest);
+    const refusal = this.refusal() ?? (meta.success ? badPixels(frame) : new PoolError('bad-request', `invalid frame: ${describeIssues(meta.error)}`));
+    if (refusal || !meta.success) {
+      admit();
+      settle.reject(refusal!);
+      return { accepted, result };
+    }
+    const job: AnalyseJob = {
+      ...settle,
+      kind: 'analyse',
+      policy: opts.policy ?? 'live',
+      channel: meta.data.channel,
+      meta: meta.data,
+      rgb: takePixels(rgb),
+      detector: opts.detector,
+      embed: opts.embed ?? 'all',
+      keep: opts.keep ?? false,
+      detectMaxSide: opts.detectMaxSide ?? this.opts.detectMaxSide,
+      admit,
+    };
+    this.counts.submitted++;
+    for (const dropped of this.queue.offer(job)) {
+      this.counts.dropped++;
+      dropped.reject(new PoolError('dropped', `frame ${dropped.channel}#${dropped.meta.seq} dropped: the queue was full and a newer live frame came`));
+    }
+    this.schedule();
+    return { accepted, result };
+  }
+
+  /** Why no request can be taken now, if so. */
+  private refusal(): PoolError | undefined {
+    if (this.state === 'open') return undefined;
+    if (this.state === 'broken') return new PoolError('failed', 'vision pool has no worker left that can start');
+    return new PoolError('closed', `vision pool is ${this.state}`);
+  }
+
+  /**
+   * Step 2 of detect-then-embed: embeds the chosen faces of a frame submitted with keep: true,
+   * batched, from the full-resolution frame its worker kept. Runs before any queued frame on that
+   * worker. `release` (default true) lets the worker drop the frame afterwards.
+   */
+  embed(frameId: number, faces: number[], opts: { release?: boolean } = {}): Promise<EmbedResult> {
+    const result = new Promise<EmbedResult>((resolve, reject) => {
+      const slot = this.keptBy.get(frameId);
+      const refusal = this.refusal();
+      if (refusal) return reject(refusal);
+      if (!slot) return reject(new PoolError('evicted', `frame ${frameId} is not kept (not submitted with keep, released, evicted by newer kept frames, or its worker died)`));
+      const release = opts.release ?? true;
+      if (release) this.forget(slot, frameId);
+      this.counts.embedsSubmitted++;
+      slot.priority.push({ kind: 'embed', id: this.nextId++, submittedAt: now(), frameId, faces: [...faces], release, resolve, reject });
+      this.schedule();
+    });
+    result.catch(() => {}); // as in submit()
+    return result;
+  }
+
+  /** Lets the worker drop a kept frame that will not be embedded. */
+  release(frameId: number): void {
+    const slot = this.keptBy.get(frameId);
+    if (!slot) return;
+    this.forget(slot, frameId);
+    this.releaseInWorker(slot, frameId);
+  }
+
+  stats(): PoolStats {
+    return {
+      size: this.size,
+      ...this.counts,
+      queued: this.queue.length,
+      waitingForRoom: this.queue.parkedLength,
+      inFlight: this.slots.filter((s) => s.current).length,
+      workers: this.slots.map((s) => ({
+        index: s.index,
+        ready: s.ready,
+        busy: s.current !== undefined,
+        busyMs: s.busyMs + (s.current ? now() - s.current.sentAt : 0),
+        jobs: s.jobs,
+        restarts: s.restarts,
+        numTensors: s.memory.numTensors,
+        numBytes: s.memory.numBytes,
+        keptFrames: s.keptFrames,
+      })),
+    };
+  }
+
+  /** Test hook: makes worker `index` crash now or in the middle of its next frame. Needs testHooks. */
+  crashWorkerForTest(index: number, mode: CrashRequest['mode'] = 'exit', at: CrashRequest['at'] = 'midJob'): void {
+    if (!this.opts.testHooks) throw new Error('crashWorkerForTest needs the pool option testHooks (or FACECAST_TEST_HOOKS=1)');
+    const slot = this.slots[index];
+    if (!slot) throw new RangeError(`no worker ${index}`);
+    slot.post({ type: '__crash', mode, at } satisfies CrashRequest);
+  }
+
+  /**
+   * Stops taking frames, rejects everything still queued ('closed'), lets running requests finish
+   * for up to closeGraceMs, then terminates the workers.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.state = 'closing';
+    for (const job of this.queue.drain()) job.reject(new PoolError('closed', 'vision pool closed before this frame ran'));
+    for (const slot of this.slots) {
+      for (const job of slot.priority.splice(0)) job.reject(new PoolError('closed', 'vision pool closed before this embed ran'));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.whenIdle(), new Promise<void>((r) => (timer = setTimeout(r, this.opts.closeGraceMs)))]);
+    clearTimeout(timer);
+    await Promise.all(this.slots.map((s) => s.terminate('terminated by close()')));
+    this.state = 'closed';
+    this.keptBy.clear();
+    this.notifyIdle();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Dispatch runs from setImmediate, not at once: a caller reacting to a result in its promise
+   * continuation (the tracker asking for embeddings) gets its embed() in before the worker takes
+   * the next queued frame.
+   */
+  private schedule(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.state !== 'open') return;
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.current) continue;
+      const job = slot.priority.shift() ?? this.queue.take();
+      if (!job) continue;
+      slot.current = { job, sentAt: now() };
+      if (job.kind === 'analyse') {
+        const req: AnalyseRequest = {
+          type: 'analyse',
+          jobId: job.id,
+          frame: job.meta,
+          rgb: job.rgb,
+          detectMaxSide: job.detectMaxSide,
+          embed: job.embed,
+          keep: job.keep,
+          ...(job.detector ? { detector: job.detector } : {}),
+        };
+        slot.post(req, [job.rgb.buffer as ArrayBuffer]);
+      } else {
+        const req: EmbedRequest = { type: 'embed', jobId: job.id, frameId: job.frameId, faces: job.faces, release: job.release };
+        slot.post(req);
+      }
+    }
+  }
+
+  private onReady(slot: Slot, reply: ReadyReply): void {
+    slot.startFailures = 0;
+    this.log.debug({ worker: slot.index, backend: reply.backend.name }, 'vision worker ready');
+    this.started[slot.index]?.resolve();
+    this.schedule();
+  }
+
+  private onReply(slot: Slot, reply: AnalysedReply | EmbeddedReply | FailedReply): void {
+    const current = slot.current;
+    if (!current || current.job.id !== reply.jobId) {
+      this.log.error({ worker: slot.index, jobId: reply.jobId }, 'vision worker answered a request it was not running');
+      return;
+    }
+    slot.current = undefined;
+    slot.busyMs += now() - current.sentAt;
+    slot.jobs++;
+    const job = current.job;
+    const t = now();
+    const timings = (w: WorkerTimings): PoolTimings => ({ ...w, queueMs: current.sentAt - job.submittedAt, wallMs: t - job.submittedAt });
+    if (reply.type === 'failed') {
+      this.counts.failed++;
+      job.reject(new PoolError(reply.code === 'error' ? 'failed' : reply.code, `vision worker ${slot.index}: ${reply.error}`));
+    } else if (reply.type === 'analysed' && job.kind === 'analyse') {
+      this.counts.completed++;
+      if (reply.kept) this.remember(slot, job.id);
+      const views = rows(reply.embeddings, reply.embedded.length);
+      const faces: PoolFaceResult[] = reply.faces.map((f) => ({ ...f }));
+      reply.embedded.forEach((i, k) => {
+        if (faces[i]) faces[i].embedding = views[k];
+      });
+      job.resolve({
+        frameId: job.id,
+        kept: reply.kept,
+        frame: reply.frame,
+        detector: reply.detector,
+        detectSize: reply.detectSize,
+        faces,
+        embedded: reply.embedded,
+        embeddings: reply.embeddings,
+        worker: slot.index,
+        backend: slot.backend?.name ?? 'unknown',
+        timings: timings(reply.timings),
+      });
+    } else if (reply.type === 'embedded' && job.kind === 'embed') {
+      this.counts.embedsCompleted++;
+      job.resolve({
+        frameId: reply.frameId,
+        embedded: reply.embedded,
+        embeddings: rows(reply.embeddings, reply.embedded.length),
+        worker: slot.index,
+        timings: timings(reply.timings),
+      });
+    } else {
+      this.counts.failed++;
+      job.reject(new PoolError('failed', `vision worker ${slot.index} answered ${reply.type} to a ${job.kind} request`));
+    }
+    this.notifyIdle();
+    this.schedule();
+  }
+
+  private onExit(slot: Slot, reason: string, ready: boolean): void {
+    const why = `vision worker ${slot.index} ${reason}`;
+    if (this.state === 'starting' && !ready) {
+      // A worker that cannot start at all (no backend, bad weights) fails create(): retrying will not help.
+      this.started[slot.index]?.reject(new Error(why));
+      return;
+    }
+    const lost = (code: 'lost' | 'closed') => (job: Job) => {
+      if (code === 'lost') this.counts.lost++;
+      const what = job.kind === 'analyse' ? `frame ${job.channel}#${job.meta.seq}` : `embed of frame ${job.frameId}`;
+      job.reject(new PoolError(code, code === 'lost' ? `${what} lost: ${why}; the worker is being replaced` : `${what}: vision pool closed`));
+    };
+    const code = this.state === 'closing' || this.state === 'closed' ? 'closed' : 'lost';
+    if (slot.current) lost(code)(slot.current.job);
+    slot.current = undefined;
+    slot.priority.splice(0).forEach(lost(code));
+    for (const id of slot.kept) this.keptBy.delete(id);
+    slot.kept = [];
+    slot.keptFrames = 0;
+    this.notifyIdle();
+    if (code === 'closed' || this.state === 'broken') return;
+
+    this.log.error({ worker: slot.index, reason }, `${why}; starting a new one`);
+    slot.startFailures = ready ? 0 : slot.startFailures + 1;
+    if (slot.startFailures >= this.opts.restartLimit) {
+      slot.dead = true;
+      this.log.error({ worker: slot.index }, `vision worker ${slot.index} failed to start ${slot.startFailures} times in a row; giving up on it`);
+      if (this.slots.every((s) => s.dead)) this.breakDown(why);
+      return;
+    }
+    this.counts.restarts++;
+    slot.restarts++;
+    // Back off when starts keep failing, so a broken install does not spin the CPU.
+    const delay = slot.startFailures === 0 ? 0 : 250 * 2 ** (slot.startFailures - 1);
+    setTimeout(() => {
+      if (this.state === 'open' || this.state === 'starting') slot.start();
+    }, delay);
+  }
+
+  /** No worker can start any more: fail what waits and refuse new frames. */
+  private breakDown(why: string): void {
+    this.state = 'broken';
+    for (const job of this.queue.drain()) job.reject(new PoolError('failed', `no vision worker could be started (${why})`));
+  }
+
+  /** Records a frame the worker now keeps; over keepFrames, the oldest is released. */
+  private remember(slot: Slot, frameId: number): void {
+    slot.kept.push(frameId);
+    this.keptBy.set(frameId, slot);
+    while (slot.kept.length > this.opts.keepFrames) {
+      const oldest = slot.kept[0]!;
+      this.forget(slot, oldest);
+      this.releaseInWorker(slot, oldest);
+    }
+  }
+
+  private forget(slot: Slot, frameId: number): void {
+    slot.kept = slot.kept.filter((id) => id !== frameId);
+    this.keptBy.delete(frameId);
+  }
+
+  /** Tells the worker to drop a frame, unless an embed of it still waits: that embed drops it after. */
+  private releaseInWorker(slot: Slot, frameId: number): void {
+    const waiting = slot.priority.find((j): j is EmbedJob => j.kind === 'embed' && j.frameId === frameId);
+    if (waiting) waiting.release = true;
+    else slot.post({ type: 'release', frameId });
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.slots.every((s) => !s.current)) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private notifyIdle(): void {
+    if (this.slots.some((s) => s.current)) return;
+    for (const r of this.idleWaiters.splice(0)) r();
+  }
+}

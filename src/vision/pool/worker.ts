@@ -1,0 +1,143 @@
+// Body of one vision worker thread (started through bootstrap.js, which installs the TypeScript
+// loader). It owns one VisionEngine for its whole life and serves one request at a time: the wasm
+// backend is single-threaded, so running two would only interleave them.
+import { parentPort, workerData } from 'node:worker_threads';
+import { visionConfigSchema } from '../../config/schema.ts';
+import { createLogger, type LogLevel } from '../../shared/log.ts';
+import { VisionEngine } from '../engine.ts';
+import { AnalyseError, FrameAnalyser } from './analyser.ts';
+import {
+  describeIssues,
+  workerInitSchema,
+  workerRequestSchema,
+  type AnalyseRequest,
+  type CrashRequest,
+  type EmbedRequest,
+  type WorkerReply,
+} from './messages.ts';
+
+if (!parentPort) throw new Error('src/vision/pool/worker.ts runs only as a worker thread');
+const port = parentPort;
+
+const init = workerInitSchema.parse(workerData);
+const log = createLogger(init.logLevel as LogLevel).child({ worker: init.index });
+
+function post(reply: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(reply, transfer);
+}
+
+async function start(): Promise<{ engine: VisionEngine; analyser: FrameAnalyser } | null> {
+  try {
+    const vision = visionConfigSchema.parse(init.vision);
+    const engine = await VisionEngine.create(vision, log);
+    // Load the default detector now, so the first frame is not the one that waits for weights.
+    await engine.detector(vision.detector);
+    const { name, device, fallbacks } = engine.backend;
+    post({ type: 'ready', backend: { name, device, fallbacks }, detector: vision.detector, memory: engine.memory() });
+    return { engine, analyser: new FrameAnalyser(engine, init.keepFrames) };
+  } catch (err) {
+    // No message listener gets attached, so the thread ends by itself once this is delivered.
+    post({ type: 'fatal', error: err instanceof Error ? err.message : String(err) });
+    return null;
+  }
+}
+
+const started = await start();
+if (started) serve(started.engine, started.analyser);
+
+function serve(engine: VisionEngine, analyser: FrameAnalyser): void {
+  /** Set by a `__crash … midJob` test request: the next analyse dies between detection and embedding. */
+  let crashMidJob: CrashRequest | undefined;
+
+  function crash(req: CrashRequest): Promise<never> {
+    log.warn({ mode: req.mode }, 'test hook: crashing this worker');
+    if (req.mode === 'exit') process.exit(70);
+    // Thrown from a fresh macrotask so nothing catches it: the thread dies of an uncaught exception.
+    setImmediate(() => {
+      throw new Error('test hook: uncaught exception in vision worker');
+    });
+    return new Promise<never>(() => {});
+  }
+
+  function status() {
+    return { memory: engine.memory(), keptFrames: analyser.keptFrames };
+  }
+
+  async function analyse(req: AnalyseRequest): Promise<void> {
+    const { frame } = req;
+    const midJob = crashMidJob;
+    crashMidJob = undefined;
+    const out = await analyser.analyse(
+      {
+        frameId: req.jobId,
+        image: { width: frame.width, height: frame.height, data: req.rgb },
+        detector: req.detector ?? engine.config.detector,
+        detectMaxSide: req.detectMaxSide,
+        embed: req.embed,
+        keep: req.keep,
+      },
+      midJob && (() => crash(midJob)),
+    );
+    post(
+      {
+        type: 'analysed',
+        jobId: req.jobId,
+        frame,
+        detector: req.detector ?? engine.config.detector,
+        detectSize: out.detectSize,
+        faces: out.faces,
+        embedded: out.embedded,
+        embeddings: out.embeddings,
+        kept: out.kept,
+        timings: out.timings,
+        ...status(),
+      },
+      [out.embeddings.buffer as ArrayBuffer],
+    );
+  }
+
+  async function embed(req: EmbedRequest): Promise<void> {
+    const out = await analyser.embed(req.frameId, req.faces, req.release);
+    post(
+      { type: 'embedded', jobId: req.jobId, frameId: req.frameId, embedded: out.embedded, embeddings: out.embeddings, timings: out.timings, ...status() },
+      [out.embeddings.buffer as ArrayBuffer],
+    );
+  }
+
+  function fail(jobId: number, code: 'bad-request' | 'evicted' | 'error', error: string): void {
+    post({ type: 'failed', jobId, code, error, ...status() });
+  }
+
+  // Requests run one after another on this chain; the pool sends one job at a time anyway, but
+  // releases may arrive while a job runs and must not dispose a frame it is using.
+  let chain: Promise<void> = Promise.resolve();
+
+  port.on('message', (raw: unknown) => {
+    const parsed = workerRequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      const jobId = (raw as { jobId?: unknown } | null)?.jobId;
+      const why = `invalid request: ${describeIssues(parsed.error)}`;
+      if (typeof jobId === 'number') fail(jobId, 'bad-request', why);
+      else log.error(why);
+      return;
+    }
+    const req = parsed.data;
+    if (req.type === '__crash') {
+      if (!init.testHooks) return void log.warn('__crash refused: test hooks are off');
+      if (req.at === 'now') void crash(req);
+      else crashMidJob = req;
+      return;
+    }
+    chain = chain.then(async () => {
+      try {
+        if (req.type === 'analyse') await analyse(req);
+        else if (req.type === 'embed') await embed(req);
+        else analyser.release(req.frameId);
+      } catch (err) {
+        if (req.type === 'release') return void log.error({ err }, 'release failed');
+        if (err instanceof AnalyseError) fail(req.jobId, err.code, err.message);
+        else fail(req.jobId, 'error', err instanceof Error ? err.message : String(err));
+      }
+    });
+  });
+}
