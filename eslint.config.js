@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', '.scratch/'] },
   ...tseslint.configs.recommended,
   {
     rules: {
