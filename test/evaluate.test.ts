@@ -2,7 +2,7 @@
 // self-containedness on a synthetic result, and leave-one-out identification on the real 8 × 5
 // gallery (wasm backend, fewer augmented views than the default, for time).
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,9 @@ import { runEval } from '../src/cli/eval.ts';
 import {
   confusionMatrix,
   equalErrorRate,
+  EvalInputError,
   histogram,
+  listIdentitySet,
   listNegativeImages,
   ratesAt,
   rocAuc,
@@ -156,6 +158,25 @@ describe('metric helpers', () => {
     const all = ['original', 'original+negatives', 'augmented', 'augmented+negatives'] as const;
     expect(runnableConfigs(all, true)).toEqual([...all]);
     expect(runnableConfigs(all, false)).toEqual(['original', 'augmented']);
+  });
+
+  it('reads a folder-per-identity set in natural order, ignoring what is not <dir>/<person>/<image>', () => {
+    const root = mkdtempSync(join(tmpdir(), 'facecast-eval-set-'));
+    try {
+      for (const [f, body] of [['b/b10.png', 'x'], ['b/b2.png', 'x'], ['a/a1.jpg', 'x'], ['a/notes.txt', 'x'], ['loose.png', 'x'], ['a/deeper/a9.png', 'x']]) {
+        mkdirSync(join(root, f, '..'), { recursive: true });
+        writeFileSync(join(root, f), body);
+      }
+      const set = listIdentitySet(root);
+      expect(set.identities).toEqual(['a', 'b']);
+      expect(set.images.map((i) => `${i.label}:${i.file.slice(root.length + 1)}`)).toEqual(['a:a/a1.jpg', 'b:b/b2.png', 'b:b/b10.png']);
+      expect(set.ignored.map((f) => f.slice(root.length + 1)).sort()).toEqual(['a/deeper', 'a/notes.txt', 'loose.png']);
+      rmSync(join(root, 'b'), { recursive: true });
+      expect(() => listIdentitySet(root)).toThrow(EvalInputError);
+      expect(() => listIdentitySet(join(root, 'missing'))).toThrow(/cannot read/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it.skipIf(!existsSync(join(FIXTURES, 'lfw-view1')))('negatives from LFW are spread over different people', () => {

@@ -1,8 +1,8 @@
 // The grabber on real files made with ffmpeg, plus its pure parts: the input whitelist, the
 // stderr classifier, the command line, backoff and the frame queue.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ArrayFrameSource,
   FfmpegFrameSource,
@@ -12,6 +12,7 @@ import {
   InputRefusedError,
   backoffDelay,
   classifyFfmpegStderr,
+  describeFailure,
   ingestConfigSchema,
   parseInput,
   parseShowinfo,
@@ -107,11 +108,20 @@ describe('ffmpeg stderr', () => {
     ["[file @ 0x5] Protocol 'file' not on whitelist 'http,https,tcp,tls,crypto'!\nIN: Invalid data found when processing input", 'protocol', /tried to open a file URL.*allowed: http,https,tcp,tls,crypto/],
     ['[video4linux2,v4l2 @ 0x5] Cannot open video device /dev/video0: No such file or directory', 'device', /v4l2-ctl --list-devices/],
     ['Output file #0 does not contain any stream', 'no-video', /audio or data only/],
+    ['[udp @ 0x5] bind failed: Address already in use', 'busy', /already in use.*pick another port/],
+    ['[srt @ 0x5] Connection to srt://h:9?mode=caller failed: Input/output error', 'refused', /SRT connection to IN failed.*passphrase/],
   ])('%s → %s', (stderr, kind, message) => {
     const c = classifyFfmpegStderr(stderr.split('\n'), 'IN');
     expect(c?.kind).toBe(kind);
     expect(c?.message).toMatch(message);
     expect(c?.message).not.toContain('\n');
+  });
+
+  it('falls back to ffmpeg\'s last error line, without repeating the input', () => {
+    expect(describeFailure(['Stream mapping:', 'IN: Something odd happened'], 'IN', 'exit 1')).toEqual({
+      kind: 'unknown',
+      message: 'ffmpeg failed on IN: Something odd happened — run ffmpeg by hand with this input to see more.',
+    });
   });
 
   it('ignores showinfo lines and parses them (ffmpeg 4 and 5 formats, NOPTS)', () => {
@@ -139,7 +149,11 @@ describe('command line, backoff, queue, config', () => {
     expect(hls).not.toContain('-re');
     expect(hls).not.toContain('-stream_loop');
     expect(hls.join(' ')).toContain('-rw_timeout 10000000');
-    expect(buildInputOptions(parseInput('device:/dev/video0?video_size=640x480', 'linux'), o).join(' ')).toContain('-f v4l2 -video_size 640x480');
+    expect(hls.join(' ')).toContain('-analyzeduration 2000000');
+    expect(file).not.toContain('-analyzeduration');
+    const device = buildInputOptions(parseInput('device:/dev/video0?video_size=640x480', 'linux'), o).join(' ');
+    expect(device).toContain('-f v4l2');
+    expect(device).toMatch(/-video_size 640x480$/);
     expect(buildOutputOptions(o, '-vsync')).toEqual(expect.arrayContaining(['-vsync', 'passthrough', '-pix_fmt', 'rgb24', '-an']));
   });
 
@@ -197,6 +211,7 @@ describe('FfmpegFrameSource on files', () => {
     short = makeClip(dir, 'short.ts', { width: 320, height: 240, rate: 25, seconds: 2 });
     anamorphic = makeClip(dir, 'anamorphic.mp4', { width: 480, height: 360, rate: 25, seconds: 1, sar: '4/3' });
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('samples at fps with the source pts, at the working size, then ends', async () => {
     const src = new FfmpegFrameSource({ input: clip, channel: 'cam1', fps: 5, maxWidth: 320, maxHeight: 320 });

@@ -1,7 +1,7 @@
 // Live inputs on loopback only: an ffmpeg process sends MPEG-TS to udp://127.0.0.1:<port>, and a
 // node http server on 127.0.0.1 serves HLS. Nothing leaves the machine.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FfmpegFrameSource, IngestError, type Frame } from '../src/ingest/index.ts';
@@ -38,6 +38,7 @@ describe('live UDP input', () => {
       maxWidth: 160,
       maxHeight: 160,
       stallTimeoutSec,
+      probeSec: 1,
       reconnect: { baseMs: 200, jitter: 0 },
     });
 
@@ -72,18 +73,38 @@ describe('live UDP input', () => {
     const frames: Frame[] = [];
     await pull(it, frames, () => frames.length >= 2);
     sender.kill('SIGSTOP');
+    let stalledAt = Infinity;
     try {
       const stalled = await waitForStatus(src, (s) => s.state === 'error' && s.kind === 'stalled', 10_000);
+      stalledAt = Date.now();
       expect(stalled).toMatchObject({ fatal: false, message: expect.stringMatching(/No frame from udp:\/\/127\.0\.0\.1:\d+.* for 2 s: the input stalled — restarting it\./) });
     } finally {
       sender.kill('SIGCONT');
     }
-    const before = frames.length;
-    await pull(it, frames, () => frames.length >= before + 2);
+    // Frames buffered before the stall come first; wait for ones from the restarted ffmpeg.
+    await pull(it, frames, (f) => f.wallMs > stalledAt);
     await src.stop();
     const states = statuses.map((s) => s.state);
     expect(states.indexOf('reconnecting')).toBeGreaterThan(states.indexOf('error'));
     expect(states.lastIndexOf('playing')).toBeGreaterThan(states.indexOf('reconnecting'));
+  });
+});
+
+describe('live errors', () => {
+  it('retries a refused connection with backoff, then gives up after maxAttempts', async () => {
+    const empty = tempDir('facecast-closed-');
+    const server = await serveDir(empty);
+    const url = `${server.url}/live.m3u8`;
+    await server.close(); // nothing listens there any more
+    rmSync(empty, { recursive: true });
+    const src = new FfmpegFrameSource({ input: url, reconnect: { baseMs: 100, factor: 3, jitter: 0, maxAttempts: 2 } });
+    const statuses = recordStatuses(src);
+    const error = await (async () => {
+      for await (const _ of src) throw new Error('no frame may come through');
+    })().catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'refused', message: expect.stringMatching(/^Gave up on http:\/\/127\.0\.0\.1:\d+\/live\.m3u8 after 2 attempts: Connection refused by .* check host and port/) });
+    expect(statuses.filter((s) => s.state === 'reconnecting').map((s) => s.state === 'reconnecting' && s.delayMs)).toEqual([100, 300]);
+    expect(statuses.filter((s) => s.state === 'error').map((s) => s.state === 'error' && s.fatal)).toEqual([false, false, false, true]);
   });
 });
 
@@ -99,7 +120,10 @@ describe('HLS over http://127.0.0.1', () => {
     writeFileSync(join(dir, 'evil.m3u8'), playlist.replace(/^index(\d+)\.ts$/gm, `file://${dir}/index$1.ts`));
     server = await serveDir(dir);
   });
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('plays a playlist through the http whitelist', async () => {
     const src = new FfmpegFrameSource({ input: `${server.url}/index.m3u8`, live: false, fps: 5, maxWidth: 160, maxHeight: 160 });

@@ -151,6 +151,7 @@ export async function runEval(dir: string, opts: EvalCliOptions, config: Config,
   }
   for (const f of result.failures) log.warn(f.message);
   if (result.ignoredFiles.length) log.warn({ files: result.ignoredFiles }, `${result.ignoredFiles.length} files ignored (not an image in <dir>/<person>/)`);
+  for (const k of result.configs) for (const w of k.warnings) log.warn(`${k.name}: ${w}`);
   if (result.negatives.failed.length) log.warn({ files: result.negatives.failed }, `${result.negatives.failed.length} negative images had no usable face`);
 
   let reportPath: string | undefined;

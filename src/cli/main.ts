@@ -10,6 +10,8 @@ import { runEnroll, runRosterAdd, runRosterImport, runRosterList, runRosterRemov
 import { runNegativesImport, runTrain } from './train.ts';
 import { runIdentify, runVerify } from './verify.ts';
 import { runServe } from './serve.ts';
+import { runAnalyze } from './analyze.ts';
+import { InputRefusedError, IngestError } from '../ingest/index.ts';
 import { RosterError } from '../roster/roster.ts';
 import { ModelStoreError } from '../recognition/store.ts';
 import { runEvalLfw } from './evalLfw.ts';
@@ -25,7 +27,7 @@ interface GlobalOptions {
 }
 
 /** Errors the user can fix: printed as one line, never as a stack trace. */
-const USER_ERRORS = [ConfigError, BackendError, ModelFileError, RosterError, ModelStoreError];
+const USER_ERRORS = [ConfigError, BackendError, ModelFileError, RosterError, ModelStoreError, InputRefusedError, IngestError];
 
 function setup(cmd: Command, extra: Record<string, unknown> = {}) {
   const g = cmd.optsWithGlobals<GlobalOptions>();
@@ -33,7 +35,7 @@ function setup(cmd: Command, extra: Record<string, unknown> = {}) {
   if (g.backend) vision.backend = g.backend;
   const config = loadConfig({
     file: g.config,
-    overrides: { ...(g.logLevel ? { logLevel: g.logLevel } : {}), ...(g.data ? { dataDir: g.data } : {}), vision },
+    overrides: { ...extra, ...(g.logLevel ? { logLevel: g.logLevel } : {}), ...(g.data ? { dataDir: g.data } : {}), vision },
   });
   return { config, log: createLogger(config.logLevel) };
 }
@@ -191,6 +193,22 @@ program
   .action(async (images: string[], o: { json?: boolean }, cmd: Command) => {
     const { config, log } = setup(cmd);
     process.exitCode = await runIdentify(images, o, config, log);
+  });
+
+program
+  .command('analyze')
+  .description('track and recognise faces in a video file or live stream; one JSON line per analysed frame, then a summary')
+  .argument('<source>', 'file path, rtmp://, rtmps://, srt://, udp://, rtp://, http(s)://….m3u8, or a capture device (/dev/video0)')
+  .option('--fps <n>', 'frames analysed per second of video (default from config: 5)')
+  .option('--out <file>', 'write the JSON lines to this file instead of stdout')
+  .option('--realtime', 'play a file at its native speed (as a live source would arrive)')
+  .option('--duration <s>', 'stop after this many seconds (for live sources)')
+  .action(async (input: string, o: { fps?: string; out?: string; realtime?: boolean; duration?: string }, cmd: Command) => {
+    const ingest: Record<string, unknown> = {};
+    if (o.fps !== undefined) ingest.fps = Number(o.fps);
+    if (o.realtime) ingest.realtime = true;
+    const { config, log } = setup(cmd, { ingest });
+    await runAnalyze(input, { out: o.out, ...(o.duration ? { duration: Number(o.duration) } : {}) }, config, log);
   });
 
 program

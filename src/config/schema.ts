@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../vision/backend.ts';
 import { trackingConfigSchema } from '../tracking/options.ts';
+import { ingestConfigSchema } from '../ingest/config.ts';
 
 export const mtcnnConfigSchema = z
   .object({
@@ -98,6 +99,7 @@ export const configSchema = z
     recognition: recognitionConfigSchema,
     server: serverConfigSchema,
     tracking: trackingConfigSchema,
+    ingest: ingestConfigSchema,
   })
   .describe('facecast configuration.');
 

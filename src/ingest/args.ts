@@ -26,6 +26,8 @@ export interface GrabOptions {
   loop: boolean;
   /** Network inputs: -rw_timeout in seconds (0 = off). */
   ioTimeoutSec: number;
+  /** Live inputs: -analyzeduration in seconds. */
+  probeSec: number;
 }
 
 /** `-fps_mode` since ffmpeg 5.1; older builds only know `-vsync` (see ffmpegBinary.ts). */
@@ -43,7 +45,7 @@ export function buildFilterChain(o: Pick<GrabOptions, 'fps' | 'maxWidth' | 'maxH
   return [select, scale, 'setsar=1', 'format=rgb24', 'settb=AVTB', 'showinfo'].join(',');
 }
 
-export function buildInputOptions(spec: InputSpec, o: GrabOptions): string[] {
+export function buildInputOptions(spec: InputSpec, o: GrabOptions, live = spec.live): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-copyts'];
   args.push('-protocol_whitelist', spec.protocolWhitelist);
   if (spec.format) args.push('-f', spec.format);
@@ -51,6 +53,8 @@ export function buildInputOptions(spec: InputSpec, o: GrabOptions): string[] {
     if (o.realtime) args.push('-re');
     if (o.loop) args.push('-stream_loop', '-1');
   }
+  // Joining a live stream mid-way, ffmpeg would analyse the whole default 5 s before the first frame.
+  if (live) args.push('-analyzeduration', String(Math.round(o.probeSec * 1e6)));
   if (spec.network && o.ioTimeoutSec > 0) args.push('-rw_timeout', String(Math.round(o.ioTimeoutSec * 1e6)));
   args.push(...spec.inputOptions);
   return args;

@@ -43,10 +43,17 @@ export const ingestConfigSchema = z
       .min(1)
       .max(100)
       .describe('Files: frames decoded ahead of the consumer; when full, reading pauses (nothing is dropped).'),
+    probeSec: z
+      .number()
+      .min(0.1)
+      .max(30)
+      .describe(
+        'Live inputs: seconds of stream ffmpeg analyses before the first frame (-analyzeduration). Joining a stream mid-way, ffmpeg otherwise waits 5 s; too low may miss the video parameters.',
+      ),
     stallTimeoutSec: z
       .number()
       .min(0)
-      .describe('Live inputs: restart ffmpeg when no frame arrived for this many seconds, connecting included (0 = no watchdog).'),
+      .describe('Live inputs: restart ffmpeg when no frame arrived for this many seconds (0 = no watchdog); the first frame of a connection gets probeSec more.'),
     ioTimeoutSec: z
       .number()
       .min(0)
@@ -67,6 +74,7 @@ export const INGEST_DEFAULTS: IngestConfig = {
   loop: false,
   liveBufferFrames: 2,
   fileReadAheadFrames: 4,
+  probeSec: 2,
   stallTimeoutSec: 10,
   ioTimeoutSec: 10,
   reconnect: { baseMs: 500, factor: 2, maxMs: 30_000, jitter: 0.2, maxAttempts: 0 },

@@ -63,11 +63,11 @@ async function probe(path: string, source: FfmpegBinary['source']): Promise<Ffmp
     const version = /^.*version.*$/m.exec(help.stderr)?.[0].trim() ?? 'unknown version';
     return { path, source, version, fpsModeFlag: /^-fps_mode\b/m.test(help.stdout) ? '-fps_mode' : '-vsync' };
   } catch (err) {
-    throw new IngestError('ffmpeg-missing', `Cannot run ffmpeg at ${path} (${(err as Error).message.split('\n')[0]}): install ffmpeg or fix ingest.ffmpegPath.`);
+    throw new IngestError('ffmpeg', `Cannot run ffmpeg at ${path} (${(err as Error).message.split('\n')[0]}): install ffmpeg or fix ingest.ffmpegPath.`);
   }
 }
 
-/** Find and check ffmpeg once (per configured path); rejects with an IngestError('ffmpeg-missing'). */
+/** Find and check ffmpeg once (per configured path); rejects with an IngestError('ffmpeg'). */
 export function resolveFfmpeg(configured = '', logger?: Logger): Promise<FfmpegBinary> {
   let found = cache.get(configured);
   if (!found) {
@@ -76,7 +76,7 @@ export function resolveFfmpeg(configured = '', logger?: Logger): Promise<FfmpegB
     const path = configured || fromPath || fromPackage;
     found = path
       ? probe(path, configured ? 'config' : fromPath ? 'PATH' : '@ffmpeg-installer/ffmpeg')
-      : Promise.reject(new IngestError('ffmpeg-missing', 'ffmpeg not found on PATH nor in @ffmpeg-installer/ffmpeg: install ffmpeg (e.g. apt install ffmpeg) or set ingest.ffmpegPath.'));
+      : Promise.reject(new IngestError('ffmpeg', 'ffmpeg not found on PATH nor in @ffmpeg-installer/ffmpeg: install ffmpeg (e.g. apt install ffmpeg) or set ingest.ffmpegPath.'));
     found.then(
       (b) => logger?.info({ ffmpeg: b.path, from: b.source, version: b.version }, 'using ffmpeg'),
       () => cache.delete(configured), // let a later call retry after the user fixed it

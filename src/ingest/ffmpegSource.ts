@@ -49,7 +49,7 @@ interface Session {
 }
 
 /** Errors a new connection cannot fix: give up even on a live input. */
-const FATAL_KINDS: ReadonlySet<IngestErrorKind> = new Set(['protocol', 'ffmpeg-missing']);
+const FATAL_KINDS: ReadonlySet<IngestErrorKind> = new Set(['protocol', 'ffmpeg']);
 const TAIL_LINES = 40;
 
 export class FfmpegFrameSource implements FrameSource {
@@ -98,7 +98,8 @@ export class FfmpegFrameSource implements FrameSource {
 
   /** pid of the running ffmpeg, if any (tests, diagnostics). */
   get childPid(): number | undefined {
-    return this.session?.child?.pid;
+    const child = this.session?.child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
   }
 
   onStatus(listener: StatusListener): () => void {
@@ -153,7 +154,7 @@ export class FfmpegFrameSource implements FrameSource {
     try {
       binary = await resolveFfmpeg(this.config.ffmpegPath, this.log);
     } catch (err) {
-      const e = err instanceof IngestError ? err : new IngestError('ffmpeg-missing', String(err));
+      const e = err instanceof IngestError ? err : new IngestError('ffmpeg', String(err));
       this.fatal({ kind: e.kind, message: e.message });
       return;
     }
@@ -167,7 +168,7 @@ export class FfmpegFrameSource implements FrameSource {
     const cmd = ffmpeg()
       .setFfmpegPath(binary.path)
       .input(this.spec.ffmpegInput)
-      .inputOptions(...buildInputOptions(this.spec, this.config))
+      .inputOptions(...buildInputOptions(this.spec, this.config, this.live))
       .outputOptions(...buildOutputOptions(this.config, binary.fpsModeFlag))
       .format('rawvideo');
     let markExited = () => {};
@@ -190,7 +191,8 @@ export class FfmpegFrameSource implements FrameSource {
     });
     out.on('error', () => {}); // fluent-ffmpeg reports the process side
     if (this.live && this.config.stallTimeoutSec > 0) {
-      s.watchdog = setTimeout(() => this.onStall(s), this.config.stallTimeoutSec * 1000);
+      // Until the first frame, ffmpeg may spend probeSec analysing the stream: allow for it.
+      s.watchdog = setTimeout(() => this.onStall(s), (this.config.stallTimeoutSec + this.config.probeSec) * 1000);
     }
     cmd.pipe(out, { end: true });
   }
@@ -215,7 +217,10 @@ export class FfmpegFrameSource implements FrameSource {
     const pts = info.pts ?? (this.lastPts === null ? 0 : this.lastPts + 1 / this.config.fps);
     this.lastPts = pts;
     const frame: Frame = { channel: this.channel, seq: this.seq++, pts, wallMs: Date.now(), width: info.width, height: info.height, rgb };
-    s.watchdog?.refresh();
+    if (s.frames === 1 && s.watchdog) {
+      clearTimeout(s.watchdog);
+      s.watchdog = setTimeout(() => this.onStall(s), this.config.stallTimeoutSec * 1000);
+    } else s.watchdog?.refresh();
     if (s.frames === 1) {
       this.attempt = 0;
       this.hub.emit({ state: 'playing', width: info.width, height: info.height });
@@ -226,7 +231,8 @@ export class FfmpegFrameSource implements FrameSource {
 
   private onStall(s: Session): void {
     if (s.finished || this.stopped) return;
-    const message = `No frame from ${this.spec.display} for ${this.config.stallTimeoutSec} s: the input stalled — restarting it.`;
+    const waited = s.frames ? this.config.stallTimeoutSec : this.config.stallTimeoutSec + this.config.probeSec;
+    const message = `No frame from ${this.spec.display} for ${waited} s: the input stalled — restarting it.`;
     s.abort = { kind: 'stalled', message };
     this.log.warn(message);
     this.kill(s, 'SIGKILL');
@@ -276,9 +282,9 @@ export class FfmpegFrameSource implements FrameSource {
   private describe(s: Session, error: Error): ClassifiedError {
     const signal = /killed with signal (\w+)/.exec(error.message)?.[1];
     if (signal) return { kind: 'killed', message: `ffmpeg reading ${this.spec.display} was killed (${signal}) from outside facecast.` };
-    if (!s.child && /ENOENT|Cannot find ffmpeg/i.test(error.message)) {
-      return { kind: 'ffmpeg-missing', message: `Cannot run ffmpeg (${error.message}): install ffmpeg or fix ingest.ffmpegPath.` };
-    }
+    // Failing before the spawn means fluent-ffmpeg's checks refused (binary gone, or a demuxer
+    // such as v4l2 missing from this build): no retry can fix that.
+    if (!s.child) return { kind: 'ffmpeg', message: `ffmpeg cannot read ${this.spec.display}: ${error.message.split('\n')[0]} — install a full ffmpeg build or fix ingest.ffmpegPath.` };
     return describeFailure(s.tail, this.spec.display, error.message.split('\n')[0]);
   }
 
@@ -286,7 +292,7 @@ export class FfmpegFrameSource implements FrameSource {
     this.attempt++;
     const { maxAttempts } = this.config.reconnect;
     if (maxAttempts > 0 && this.attempt > maxAttempts) {
-      return this.fatal({ kind: cause.kind, message: `Gave up on ${this.spec.display} after ${maxAttempts} attempts: ${cause.message}` });
+      return this.fatal({ kind: cause.kind, message: `Gave up on ${this.spec.display} after ${maxAttempts} attempt${maxAttempts === 1 ? '' : 's'}: ${cause.message}` });
     }
     const delayMs = backoffDelay(this.attempt, this.config.reconnect);
     this.hub.emit({ state: 'reconnecting', attempt: this.attempt, delayMs, reason: cause.message });

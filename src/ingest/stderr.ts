@@ -75,9 +75,20 @@ const RULES: Rule[] = [
     message: (d) => `Connection refused by ${d}: nothing is listening there — check host and port, and that the stream server or encoder is running.`,
   },
   {
+    // libsrt says only "Input/output error" whether nobody answered or the listener refused us.
+    kind: 'refused',
+    test: /\[srt @ [^\]]*\] Connection to .* failed/,
+    message: (d) => `SRT connection to ${d} failed: no listener answered or it rejected the caller — check host, port, mode, passphrase and streamid.`,
+  },
+  {
     kind: 'unreachable',
     test: /Failed to resolve hostname|Name or service not known|Temporary failure in name resolution|Network is unreachable|No route to host/,
     message: (d) => `Cannot reach ${d}: the host name does not resolve or the network is unreachable — check the host name and the network.`,
+  },
+  {
+    kind: 'busy',
+    test: /Address already in use/,
+    message: (d) => `Cannot listen for ${d}: the address/port is already in use by another program or source — pick another port or stop the other one.`,
   },
   {
     kind: 'timeout',
@@ -129,6 +140,7 @@ export function lastErrorLine(lines: readonly string[]): string | undefined {
 export function describeFailure(lines: readonly string[], display: string, fallback: string): ClassifiedError {
   const classified = classifyFfmpegStderr(lines, display);
   if (classified) return classified;
-  const last = lastErrorLine(lines);
-  return { kind: 'unknown', message: `ffmpeg failed on ${display}: ${last ?? fallback} — run ffmpeg by hand with this input to see more.` };
+  let last = lastErrorLine(lines) ?? fallback;
+  if (last.startsWith(`${display}: `)) last = last.slice(display.length + 2); // ffmpeg repeats the input name
+  return { kind: 'unknown', message: `ffmpeg failed on ${display}: ${last} — run ffmpeg by hand with this input to see more.` };
 }

@@ -18,7 +18,9 @@ export type IngestErrorKind =
   | 'no-video'
   | 'killed'
   | 'stalled'
-  | 'ffmpeg-missing'
+  | 'busy'
+  /** ffmpeg is missing, cannot run, or lacks a format this input needs. */
+  | 'ffmpeg'
   | 'unknown';
 
 export type SourceStatus =

@@ -17,7 +17,7 @@
 // threshold selection), so the numbers are what a roster of these photos would get on air. The
 // quick mode fixes C to the one the full-data training of the same configuration picked and uses
 // 3 folds: about three times faster, but C has then seen the held-out image.
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { embedPhoto, readPhotos, type EnrolStatus } from '../roster/enroll.ts';
 import type { VisionEngine } from '../vision/engine.ts';
@@ -32,6 +32,10 @@ const IMAGE_RE = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i;
 
 /** Natural order, so person2.png sorts before person10.png. */
 const naturalCompare = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+
+/** stat() follows symbolic links, so a linked person folder or photo counts like a real one. */
+const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
+const isFile = (p: string) => statSync(p, { throwIfNoEntry: false })?.isFile() === true;
 
 export interface IdentityImageRef {
   label: string;
@@ -53,14 +57,14 @@ export function listIdentitySet(dir: string): { identities: string[]; images: Id
   }
   for (const e of entries.sort((a, b) => naturalCompare(a.name, b.name))) {
     if (e.name.startsWith('.')) continue;
-    if (!e.isDirectory()) {
+    if (!isDir(join(dir, e.name))) {
       ignored.push(join(dir, e.name));
       continue;
     }
-    for (const f of readdirSync(join(dir, e.name), { withFileTypes: true }).sort((a, b) => naturalCompare(a.name, b.name))) {
-      if (f.name.startsWith('.')) continue;
-      const path = join(dir, e.name, f.name);
-      if (f.isFile() && IMAGE_RE.test(f.name)) images.push({ label: e.name, file: path });
+    for (const f of readdirSync(join(dir, e.name)).sort(naturalCompare)) {
+      if (f.startsWith('.')) continue;
+      const path = join(dir, e.name, f);
+      if (IMAGE_RE.test(f) && isFile(path)) images.push({ label: e.name, file: path });
       else ignored.push(path);
     }
   }
@@ -417,7 +421,7 @@ export interface ConfigResult {
   trials: IdentificationTrial[];
   strangers: StrangerTrial[];
   confusion: ConfusionMatrix;
-  /** Distinct training warnings. */
+  /** Distinct training warnings, each with how many trainings gave it. */
   warnings: string[];
 }
 
@@ -470,12 +474,16 @@ export function evaluateConfig(
   const t0 = performance.now();
   const { augmentation, negatives: useNegatives } = configSpec(name);
   const negs: NegativeSample[] = useNegatives ? negatives.map((n) => ({ embedding: n.embedding, group: n.group })) : [];
-  const warnings = new Set<string>();
+  // Training warnings, counted per training ("3 SVM solves stopped…" and "5 SVM solves stopped…" are one kind).
+  const warnings = new Map<string, number>();
+  const note = (clf: TrainedClassifier) => {
+    for (const w of new Set(clf.metrics.warnings.map((x) => x.replace(/^\d+ /, '')))) warnings.set(w, (warnings.get(w) ?? 0) + 1);
+  };
   const base = opts.trainOptions ?? {};
 
   const full = timedTrain(samplesOf(images, augmentation), negs, base);
   onTraining?.(`${name}: all images`);
-  full.clf.metrics.warnings.forEach((w) => warnings.add(w));
+  note(full.clf);
   const loopOptions: Partial<TrainOptions> = opts.quick ? { ...base, cGrid: [full.clf.metrics.C], folds: 3 } : base;
 
   const times: number[] = [];
@@ -489,7 +497,7 @@ export function evaluateConfig(
     const rest = images.filter((o) => o !== im);
     const { clf, ms } = timedTrain(samplesOf(rest, augmentation), negs, loopOptions);
     times.push(ms);
-    clf.metrics.warnings.forEach((w) => warnings.add(w));
+    note(clf);
     looT.push(clf.thresholds);
     const p = clf.predict(im.original!);
     const predicted = p.identity?.id ?? null;
@@ -516,7 +524,7 @@ export function evaluateConfig(
     if (held.length > 0 && rest.some((i) => i.detected)) {
       const { clf, ms } = timedTrain(samplesOf(rest, augmentation), negs, loopOptions);
       times.push(ms);
-      clf.metrics.warnings.forEach((w) => warnings.add(w));
+      note(clf);
       for (const im of held) {
         const p = clf.predict(im.original!);
         strangers.push({
@@ -566,7 +574,7 @@ export function evaluateConfig(
     trials,
     strangers,
     confusion: confusionMatrix(identities, trials),
-    warnings: [...warnings],
+    warnings: [...warnings].map(([w, n]) => `${w} (in ${n} of ${times.length + 1} trainings)`),
   };
 }
 

@@ -438,6 +438,12 @@ ${strangerTable(k)}
 </table>
 <p>verifyThreshold (config.recognition.verifyThreshold): ${num(opts.verifyThreshold)}.</p>
 ${
+  r.configs.some((k) => k.warnings.length)
+    ? h`<h3>Training warnings</h3>
+<ul>${r.configs.flatMap((k) => k.warnings.map((w) => h`<li>${k.name}: ${w}</li>`))}</ul>`
+    : ''
+}
+${
   r.failures.length || r.negatives.failed.length
     ? h`<h2>Images without exactly one face</h2>
 <ul>${r.failures.map((f) => h`<li>${f.message}</li>`)}${r.negatives.failed.map((f) => h`<li>negative: ${f}</li>`)}</ul>`
