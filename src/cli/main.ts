@@ -11,6 +11,8 @@ import { runNegativesImport, runTrain } from './train.ts';
 import { runIdentify, runVerify } from './verify.ts';
 import { runServe } from './serve.ts';
 import { runAnalyze } from './analyze.ts';
+import { DEFAULT_NEGATIVES_LIMIT, runEval } from './eval.ts';
+import { EvalInputError } from '../recognition/evaluate.ts';
 import { InputRefusedError, IngestError } from '../ingest/index.ts';
 import { RosterError } from '../roster/roster.ts';
 import { ModelStoreError } from '../recognition/store.ts';
@@ -27,7 +29,7 @@ interface GlobalOptions {
 }
 
 /** Errors the user can fix: printed as one line, never as a stack trace. */
-const USER_ERRORS = [ConfigError, BackendError, ModelFileError, RosterError, ModelStoreError, InputRefusedError, IngestError];
+const USER_ERRORS = [ConfigError, BackendError, ModelFileError, RosterError, ModelStoreError, InputRefusedError, IngestError, EvalInputError];
 
 function setup(cmd: Command, extra: Record<string, unknown> = {}) {
   const g = cmd.optsWithGlobals<GlobalOptions>();
@@ -210,6 +212,28 @@ program
     const { config, log } = setup(cmd, { ingest });
     await runAnalyze(input, { out: o.out, ...(o.duration ? { duration: Number(o.duration) } : {}) }, config, log);
   });
+
+program
+  .command('eval')
+  .description('evaluate recognition on a folder per identity: leave-one-out accuracy, open-set false accepts, with/without augmentation and negatives')
+  .argument('<dir>', 'a folder with one sub-folder of face photos per identity')
+  .option('--json', 'print the results as JSON')
+  .option('--negatives <dir>', 'face images of people not in the set (e.g. LFW), used as negatives')
+  .option('--negatives-limit <n>', 'at most this many negative images', String(DEFAULT_NEGATIVES_LIMIT))
+  .option('--no-builtin-negatives', 'leave out the built-in negatives (faces of the face-api demo photos)')
+  .option('--report <file>', 'write a self-contained HTML report (ROC, score distributions, confusion matrix)')
+  .option('--quick', 'fix C from the full-data training and use 3 folds (about 2× faster, slightly optimistic)')
+  .option('--configs <list>', 'which configurations: original,original+negatives,augmented,augmented+negatives')
+  .action(
+    async (
+      dir: string,
+      o: { json?: boolean; negatives?: string; negativesLimit: string; builtinNegatives: boolean; report?: string; quick?: boolean; configs?: string },
+      cmd: Command,
+    ) => {
+      const { config, log } = setup(cmd);
+      await runEval(dir, { ...o, negativesLimit: Number(o.negativesLimit), configs: o.configs?.split(',') as never }, config, log);
+    },
+  );
 
 program
   .command('serve')

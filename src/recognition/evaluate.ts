@@ -16,7 +16,7 @@
 // Each training is the product's own trainClassifier (C by cross-validation, Platt calibration,
 // threshold selection), so the numbers are what a roster of these photos would get on air. The
 // quick mode fixes C to the one the full-data training of the same configuration picked and uses
-// 3 folds: about three times faster, but C has then seen the held-out image.
+// 3 folds: about twice as fast, but C has then seen the held-out image.
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { embedPhoto, readPhotos, type EnrolStatus } from '../roster/enroll.ts';
