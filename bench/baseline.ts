@@ -16,7 +16,7 @@ import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config/load.ts';
 import { FfmpegFrameSource, type Frame } from '../src/ingest/index.ts';
-import { cpuSeconds, FACEAPI_DIR, galleryPeople, latencySummary, mb, report, round, RssSampler, type RunResult } from './lib.ts';
+import { cpuSeconds, FACEAPI_DIR, galleryPeople, latencySummary, mainThreadCpuSeconds, mb, report, round, RssSampler, type RunResult } from './lib.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -121,6 +121,7 @@ let faces = 0;
 let named = 0;
 let analysed = 0;
 const cpu0 = cpuSeconds();
+const main0 = mainThreadCpuSeconds();
 const start = performance.now();
 const source = new FfmpegFrameSource({ ...ingest, input: video, channel: 'main' });
 for await (const frame of source) {
@@ -139,6 +140,7 @@ for await (const frame of source) {
 }
 const seconds = (performance.now() - start) / 1000;
 const cpu = cpuSeconds() - cpu0;
+const mainCpu = mainThreadCpuSeconds() - main0;
 const finalRss = rss.sample();
 rss.stop();
 
@@ -153,6 +155,7 @@ const result: RunResult = {
   latency: latencySummary(latency),
   readLatency: latencySummary(readLatency),
   cpuMsPerFrame: round((cpu * 1000) / analysed),
+  mainCpuMsPerFrame: round((mainCpu * 1000) / analysed),
   rss: { peakMb: round(mb(rss.peak)), finalMb: round(mb(finalRss)), readyMb: round(mb(readyRss)) },
   setupMs: Math.round(setupMs),
   faces: { perFrame: round(faces / analysed, 2), named, embedded: faces },

@@ -4,7 +4,7 @@
 // they are made from, so a second run starts at once.
 import { execFile, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,23 @@ export function cpuSeconds(): number {
   return (u.userCPUTime + u.systemCPUTime) / 1e6;
 }
 
+/**
+ * CPU seconds of the main thread alone (Linux /proc; NaN elsewhere). The rest of cpuSeconds() is
+ * the other threads: vision workers, V8's GC helpers, libuv.
+ */
+export function mainThreadCpuSeconds(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** USER_HZ of Linux's /proc times: 100 on every mainstream build. */
+const CLOCK_TICKS = 100;
+
 // ---- machine load ------------------------------------------------------------------------------
 
 export interface MachineLoad {
@@ -132,7 +149,9 @@ export interface RunResult {
   names: Record<string, number>;
   /** tf tensors alive after the run (baseline: its tf; facecast: the worker's, as pool.stats() reports). */
   numTensors: number;
-  /** Facecast only: the model worker's busy time per analysed frame (detection + embedding), ms. */
+  /** Main thread's CPU per analysed frame, ms (facecast: ingest, shot cuts, tracking; the rest is the vision worker). */
+  mainCpuMsPerFrame: number;
+  /** Facecast only: the model worker's busy (wall) time per analysed frame (detection + embedding), ms. */
   workerMsPerFrame?: number;
   notes: string[];
 }

@@ -47,6 +47,7 @@ import {
   HAVE_SHARED,
   latencySummary,
   machineLoad,
+  mainThreadCpuSeconds,
   mb,
   median,
   report,
@@ -123,11 +124,13 @@ async function facecastChild(): Promise<void> {
   const seconds = Number(opts['realtime-seconds']);
   const timer = realtime && seconds > 0 ? setTimeout(() => void pipeline.stop(), seconds * 1000) : undefined;
   const cpu0 = cpuSeconds();
+  const main0 = mainThreadCpuSeconds();
   const start = performance.now();
   const summary = await pipeline.start();
   const wall = (performance.now() - start) / 1000;
   clearTimeout(timer);
   const cpu = cpuSeconds() - cpu0;
+  const mainCpu = mainThreadCpuSeconds() - main0;
   const finalRss = rss.sample();
   const stats = pool.stats();
   const workerMs = busyMs() - busy0;
@@ -144,6 +147,7 @@ async function facecastChild(): Promise<void> {
     fps: round(n / wall, 2),
     latency: latencySummary(latency),
     cpuMsPerFrame: round((cpu * 1000) / n),
+    mainCpuMsPerFrame: round((mainCpu * 1000) / n),
     rss: { peakMb: round(mb(rss.peak)), finalMb: round(mb(finalRss)), readyMb: round(mb(readyRss)) },
     setupMs: Math.round(setupMs),
     faces: { perFrame: round(faces / n, 2), named, embedded },
@@ -169,6 +173,7 @@ function runRow(r: RunResult): (string | number)[] {
     fmtLat(r.latency),
     fmtLat(r.readLatency),
     r.cpuMsPerFrame,
+    r.mainCpuMsPerFrame,
     r.workerMsPerFrame ?? '',
     r.rss.peakMb,
     r.rss.finalMb,
@@ -179,7 +184,7 @@ function runRow(r: RunResult): (string | number)[] {
   ];
 }
 
-const HEADER = ['system', 'mode', 'frames', 'fps', 'lat p50/p95 ms', 'read→res p50/p95', 'cpu ms/f', 'worker ms/f', 'peak MB', 'final MB', 'faces/f', 'embeds', 'named', 'setup ms'];
+const HEADER = ['system', 'mode', 'frames', 'fps', 'lat p50/p95 ms', 'read→res p50/p95', 'cpu ms/f', 'main cpu ms/f', 'worker busy ms/f', 'peak MB', 'final MB', 'faces/f', 'embeds', 'named', 'setup ms'];
 
 async function main(): Promise<void> {
   const config = loadConfig();

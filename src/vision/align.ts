@@ -6,6 +6,12 @@
 //  - "box": the unrotated square crop @vladmandic/face-api feeds that net (its landmarks.align()
 //    rect with useDlibAlignment, padded to a square and resized), rebuilt from the 5 landmarks.
 //
+// Measured on LFW View 1 (face-api SSD + 68 landmarks → our 5 points → faceRecognitionNet;
+// threshold from pairsDevTrain, accuracy on pairsDevTest): similarity 97.9 %, box 97.6 % on the
+// upright LFW faces (a tie: 9 vs 6 discordant pairs). With every image rolled by ±10° / ±20°
+// (landmarks rolled with it) similarity keeps 97.5 % / 97.3 % while box drops to 95.2 % / 87.9 %:
+// similarity is the one to use; box exists to reproduce face-api.
+//
 // Coordinates: landmarks and template are in pixels with pixel centres at integers (the
 // convention of dlib, OpenCV and tf.image.transform / cropAndResize). A detector that puts
 // centres at +0.5 shifts the chip by half a pixel, which the embedder does not notice.
@@ -135,7 +141,7 @@ function asBatch(image: Tensor3D): Tensor4D {
 /** Largest intermediate crop side, in chip pixels per side: 2·size·√2 (a chip rotated 45° at 2× scale). */
 const MAX_CROP_FACTOR = 2 * Math.SQRT2;
 
-/** Per face: chip→image transform, the crop's integer origin and step, and the crop span it needs. */
+/** Per face: the chip→image transform and the whole-pixel image square its chip is read from. */
 interface FacePlan {
   chipToImage: Similarity;
   originX: number;
@@ -206,7 +212,9 @@ const FACEAPI_REL_SCALE = 0.45;
  * corners. The mean lies a little below the corners' midpoint (the lower lip holds more points
  * than the upper): MOUTH_CENTRE_DROP × |eye midpoint → corner midpoint|, along that direction.
  * Measured with face-api's own SSD + 68-point landmarks on the 4,978 LFW View 1 faces it found:
- * mean 0.0230 (sd 0.037). dlib's mean face gives 0.0425 for the same quantity.
+ * mean 0.0230 (sd 0.037). dlib's mean face gives 0.0425 for the same quantity. With it, our box
+ * from 5 points matches face-api's own 68-point rect on those faces (sides ≈ 67 px) to a mean
+ * absolute 0.9 px in x, 0.4 px in y and 1.6 px in side, without bias.
  */
 export const MOUTH_CENTRE_DROP = 0.023;
 

@@ -267,6 +267,8 @@ export interface FaceScore {
   switches: number;
   /** Track ids matched to the face, in order of first match. */
   tracks: number[];
+  /** Seconds from the start of the shot to the first frame the face was shown with its right name; null: never. */
+  firstNamedS: number | null;
 }
 
 export interface WrongName {
@@ -317,7 +319,7 @@ export function scoreRun(video: TestVideo, events: readonly ScoredFrame[], opts:
     s.faces.forEach((f, face) =>
       faces.set(key(s.index, face), {
         shot: s.index, photo: s.photo, motion: s.motion, face, name: f.name,
-        visible: 0, counted: 0, named: 0, unnamed: 0, missed: 0, wrong: 0, rate: 1, switches: 0, tracks: [],
+        visible: 0, counted: 0, named: 0, unnamed: 0, missed: 0, wrong: 0, rate: 1, switches: 0, tracks: [], firstNamedS: null,
       }),
     );
   }
@@ -370,6 +372,7 @@ export function scoreRun(video: TestVideo, events: readonly ScoredFrame[], opts:
         score.last = track.id;
         if (!score.tracks.includes(track.id)) score.tracks.push(track.id);
       }
+      if (track?.identity && track.identity.id === f.name) score.firstNamedS ??= truth.inShot / video.fps;
       if (!f.visible) continue;
       score.visible++;
       gtTotal++;
@@ -413,7 +416,7 @@ export function formatScore(score: RunScore): string {
     (f) =>
       `shot ${f.shot} ${f.photo} ${f.motion.padEnd(6)} ${(f.name ?? 'STRANGER').padEnd(10)} ` +
       `named ${f.named}/${f.counted} (${(f.rate * 100).toFixed(0)} %), unnamed ${f.unnamed}, no track ${f.missed}, wrong ${f.wrong}; ` +
-      `switches ${f.switches}, tracks [${f.tracks.join(' ')}]`,
+      `first named at ${f.firstNamedS === null ? 'never' : `${f.firstNamedS.toFixed(1)} s`}; switches ${f.switches}, tracks [${f.tracks.join(' ')}]`,
   );
   lines.push(
     `IDF1 ${(score.idf1 * 100).toFixed(1)} % (IDP ${(score.idp * 100).toFixed(1)} %, IDR ${(score.idr * 100).toFixed(1)} %), ` +

@@ -1,0 +1,123 @@
+// npm run bench:soak -- --minutes 10 — facecast's live pipeline left running: the bench clip looped
+// in real time (ffmpeg -re -stream_loop, live policy: the pool drops rather than queues), as a live
+// stream would feed it. Every --every seconds (60) it samples this process's memory (RSS, JS heap,
+// array buffers) and the vision worker's tf.memory().numTensors (pool.stats()), prints a row, and at
+// the end says whether memory stayed flat:
+//   - RSS: last − first sample within --tolerance-mb (32) — the first sample is taken after one
+//     interval of running (a fresh process grows its heaps and allocator pools during the first
+//     minute), or at the start when there are fewer than 3 samples;
+//   - numTensors less kept frames (the frames a worker holds for the tracker's embed requests, one
+//     tensor each): unchanged from first to last (±2), or tensors leak.
+// Exit code 1 when either is not flat.
+//
+// Options: --minutes N (10), --every S (60), --video FILE (default: the generated bench clip),
+// --data DIR (a trained data dir; default: the bench roster), --tolerance-mb MB (32).
+import { parseArgs } from 'node:util';
+import { createPool } from '../src/cli/analyze.ts';
+import { openRecognizer } from '../src/cli/context.ts';
+import { table } from '../src/cli/output.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { FfmpegFrameSource } from '../src/ingest/index.ts';
+import { SourcePipeline } from '../src/pipeline/sourcePipeline.ts';
+import { createLogger } from '../src/shared/log.ts';
+import { DEFAULT_VIDEO, defaultVideo, galleryDir, machineLoad, mb, percentile, rosterDataDir, round } from './lib.ts';
+
+const { values: opts } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    every: { type: 'string', default: '60' },
+    video: { type: 'string' },
+    data: { type: 'string' },
+    'tolerance-mb': { type: 'string', default: '32' },
+  },
+});
+const minutes = Number(opts.minutes);
+const every = Number(opts.every);
+const toleranceMb = Number(opts['tolerance-mb']);
+if (!(minutes > 0) || !(every > 0)) throw new Error('--minutes and --every must be positive numbers');
+
+const log = createLogger('warn');
+const base = loadConfig();
+const video = opts.video ?? (await defaultVideo(DEFAULT_VIDEO, base.ingest.ffmpegPath));
+const dataDir = opts.data ?? (await rosterDataDir(base, await galleryDir(base, log), log));
+const config = loadConfig({ overrides: { dataDir, ingest: { realtime: true, loop: true } } });
+const pool = await createPool(config, log);
+const recognizer = openRecognizer(config, log);
+const source = new FfmpegFrameSource({ ...config.ingest, reconnect: config.ingest.reconnect, input: video, channel: 'main', logger: log });
+const pipeline = new SourcePipeline({ source, pool, config, recognizer: () => recognizer, policy: 'live', log });
+
+interface Sample {
+  minute: number;
+  rssMb: number;
+  heapMb: number;
+  arrayBuffersMb: number;
+  numTensors: number;
+  keptFrames: number;
+  analysed: number;
+  dropped: number;
+  p95: number;
+}
+const samples: Sample[] = [];
+let analysed = 0;
+let window: number[] = [];
+pipeline.on('frame', (a) => {
+  analysed++;
+  window.push(a.latencyMs);
+});
+const startedAt = performance.now();
+const load0 = machineLoad();
+
+function sample(): Sample {
+  const m = process.memoryUsage();
+  const workers = pool.stats().workers;
+  const s: Sample = {
+    minute: round((performance.now() - startedAt) / 60_000, 2),
+    rssMb: round(mb(m.rss)),
+    heapMb: round(mb(m.heapUsed)),
+    arrayBuffersMb: round(mb(m.arrayBuffers)),
+    numTensors: workers.reduce((n, w) => n + w.numTensors, 0),
+    keptFrames: workers.reduce((n, w) => n + w.keptFrames, 0),
+    analysed,
+    dropped: pipeline.summary().dropped,
+    p95: round(percentile(window, 95)),
+  };
+  window = [];
+  samples.push(s);
+  console.log(`  ${s.minute} min: RSS ${s.rssMb} MB, heap ${s.heapMb} MB, worker tensors ${s.numTensors} (${s.keptFrames} kept frames), ${s.analysed} frames, ${s.dropped} dropped, p95 ${s.p95} ms`);
+  return s;
+}
+
+console.log(`soak: ${video} looped in real time at ${config.ingest.fps} fps for ${minutes} min, a sample every ${every} s`);
+console.log(`machine: ${load0.cores} cores, load average ${load0.loadavg.join(' ')}; ${pool.size} vision worker(s) on ${pool.backend?.name}`);
+const ticker = setInterval(sample, every * 1000);
+const stopAt = setTimeout(() => void pipeline.stop(), minutes * 60_000);
+const running = pipeline.start();
+sample();
+const summary = await running;
+clearInterval(ticker);
+clearTimeout(stopAt);
+const last = sample();
+await pool.close();
+
+console.log();
+console.log(
+  table(
+    ['min', 'RSS MB', 'heap MB', 'arrayBuf MB', 'tensors', 'kept', 'frames', 'dropped', 'p95 ms'],
+    samples.map((s) => [s.minute, s.rssMb, s.heapMb, s.arrayBuffersMb, s.numTensors, s.keptFrames, s.analysed, s.dropped, s.p95]),
+  ),
+);
+const first = samples.length >= 3 ? samples[1]! : samples[0]!;
+const rssDelta = round(last.rssMb - first.rssMb);
+const tensorDelta = last.numTensors - last.keptFrames - (first.numTensors - first.keptFrames);
+const rssFlat = Math.abs(rssDelta) <= toleranceMb;
+const tensorsFlat = Math.abs(tensorDelta) <= 2;
+console.log(
+  `\n${summary.frames} frames analysed in ${round((performance.now() - startedAt) / 60_000, 2)} min, ${summary.dropped} dropped, ${summary.lost} lost; ` +
+    `latency p50/p95 ${summary.latencyMs.p50} / ${summary.latencyMs.p95} ms (the pipeline's recent-frames window)`,
+);
+console.log(`RSS ${first.rssMb} → ${last.rssMb} MB (from ${first.minute} min): ${rssDelta >= 0 ? '+' : ''}${rssDelta} MB, ${rssFlat ? 'flat' : 'NOT flat'} (tolerance ±${toleranceMb} MB)`);
+console.log(
+  `worker tensors less kept frames ${first.numTensors - first.keptFrames} → ${last.numTensors - last.keptFrames}: ${tensorDelta >= 0 ? '+' : ''}${tensorDelta}, ${tensorsFlat ? 'flat' : 'NOT flat (leak)'}`,
+);
+console.log(`machine load average ${load0.loadavg[0]} → ${machineLoad().loadavg[0]} on ${load0.cores} cores`);
+process.exitCode = rssFlat && tensorsFlat ? 0 : 1;
