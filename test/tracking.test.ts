@@ -1,5 +1,6 @@
 // Tracking on exact synthetic ground truth: assignment, Kalman, ByteTrack matching, lifecycle,
 // shot cuts, the per-track identity vote, and the cost of one frame with 20 faces.
+import { createRng } from '../src/shared/random.ts';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -20,16 +21,7 @@ import type { Box } from '../src/vision/types.ts';
 const _predictionFits = (p: Prediction): EvidencePrediction => p;
 const _frameFits = (f: Frame): FrameLike & FrameInfo => f;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = createRng;
 
 /** A frontal face detection at box with the given score (landmarks placed as on a frontal face). */
 function face(box: Box, score = 0.95, extra: Partial<TrackInput> = {}): TrackInput {

@@ -65,17 +65,9 @@ export interface PackedSvmOptions extends SvmOptions {
   alphaInit?: ArrayLike<number>;
 }
 
-/** Small, fast, seedable PRNG (mulberry32): uniform floats in [0, 1). */
-export function createRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createRng } from '../shared/random.ts';
+
+export { createRng };
 
 /** Fisher–Yates shuffle of the first `count` entries, in place. */
 export function shuffleInPlace<T>(a: { [i: number]: T; length: number }, count: number, rng: () => number): void {

@@ -14,6 +14,7 @@
 // - Pixel ops that sharp does well (colour modulation, resizing, blur, convolution, JPEG) go
 //   through sharp; the trivial per-pixel ones (grayscale, noise) are plain loops, which are cheaper
 //   than a sharp round trip at these image sizes.
+import { createRng } from '../shared/random.ts';
 import sharp, { type Sharp } from 'sharp';
 import type { Box, Point, RgbImage } from '../vision/types.ts';
 
@@ -108,17 +109,8 @@ const MAX_DRAWS = 32;
 
 type Rng = () => number;
 
-/** mulberry32: a tiny, fast 32-bit PRNG; plenty for picking augmentation parameters. */
-function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Augmentation parameters come from a seeded PRNG so a photo's views are repeatable. */
+const mulberry32: (seed: number) => Rng = createRng;
 
 /** An independent seed per (seed, salt), so each view's draws do not depend on the other views. */
 function deriveSeed(seed: number, salt: string): number {
