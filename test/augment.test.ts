@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import {
   AUGMENT_RANGES,
   AUGMENTATION_NAMES,
@@ -361,23 +360,5 @@ describe.skipIf(!existsSync(FIXTURES))('augment on a real enrolment photo (skipp
     // Over seeds 0–59 both stay below 0.45 of the original's fine detail.
     expect(hfEnergy(byName(views, 'lowres').image)).toBeLessThan(0.6 * hfEnergy(img));
     expect(hfEnergy(byName(views, 'blur').image)).toBeLessThan(0.6 * hfEnergy(img));
-  });
-
-  it('12 views of a 300×300 photo take well under a second', async () => {
-    const amy = await decodeImage(AMY);
-    const { data, info } = await sharp(amy.data, { raw: { width: amy.width, height: amy.height, channels: 3 } })
-      .resize(300, 300)
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    const img: RgbImage = { width: info.width, height: info.height, data: new Uint8Array(data) };
-    await augment(img, { seed: 0 }); // warm-up: sharp's first call loads libvips state
-    let best = Infinity;
-    for (let seed = 1; seed <= 3; seed++) {
-      const t = performance.now();
-      await augment(img, { seed, views: 12 });
-      best = Math.min(best, performance.now() - t);
-    }
-    // The target is < 300 ms on a 2-core machine; the bound is loose so a busy CI box does not flake.
-    expect(best).toBeLessThan(1000);
   });
 });
