@@ -96,7 +96,8 @@ export async function runEvalLfw(opts: EvalLfwOptions, config: Config, log: Logg
   const rows: LfwRow[] = [];
   try {
     for (const detector of opts.detectors) {
-      const cacheFile = (a: AlignmentName) => join(cacheDir, `lfw-${detector}-${a}.json`);
+      // The cache is only valid for the same embedding setup: detector, alignment and flip averaging.
+      const cacheFile = (a: AlignmentName) => join(cacheDir, `lfw-${detector}-${a}${config.vision.flipAverage ? '-flip' : ''}.json`);
       const cache = new Map<AlignmentName, Embeddings>(
         opts.alignments.map((a) => [a, opts.cache && existsSync(cacheFile(a)) ? (JSON.parse(readFileSync(cacheFile(a), 'utf8')) as Embeddings) : {}]),
       );

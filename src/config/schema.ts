@@ -44,6 +44,9 @@ export const visionConfigSchema = z
       .max(2)
       .describe('When no face is found, retry on a copy padded by this fraction of its larger side (tight face crops); 0 = off.'),
     embedBatchSize: z.number().int().min(1).max(256).describe('Most faces embedded in one forward pass.'),
+    flipAverage: z
+      .boolean()
+      .describe('Embed each face and its mirror image and use the normalised mean (test-time augmentation; doubles embedding cost).'),
     mtcnn: mtcnnConfigSchema,
     ssd: ssdConfigSchema,
     pool: z

@@ -108,7 +108,7 @@ async function embedViews(engine: VisionEngine, items: { image: RgbImage; face: 
       ),
     ) as Tensor4D;
     try {
-      out.push(...(await engine.embedder.embed(batch)));
+      out.push(...(await engine.embedAligned(batch)));
     } finally {
       batch.dispose();
     }

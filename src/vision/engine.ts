@@ -9,7 +9,7 @@ import { createDetector, type DetectorName } from './detectors/index.ts';
 import { createAligner } from './align.ts';
 import { createFaceRecognitionEmbedder } from './embedders/faceRecognitionNet.ts';
 import { imageToTensor, padImage } from './image.ts';
-import { tf, type Tensor3D } from './tf.ts';
+import { tf, type Tensor3D, type Tensor4D } from './tf.ts';
 import type { Aligner, DetectedFace, Detector, Embedder, RgbImage } from './types.ts';
 
 export interface AnalyseOptions {
@@ -76,12 +76,41 @@ export class VisionEngine {
       const chunk = faces.slice(i, i + this.config.embedBatchSize);
       const aligned = aligner.align(image, chunk, this.embedder.inputSize);
       try {
-        out.push(...(await this.embedder.embed(aligned)));
+        out.push(...(await this.embedAligned(aligned)));
       } finally {
         aligned.dispose();
       }
     }
     return out;
+  }
+
+  /**
+   * Embeds aligned faces ([n, size, size, 3]) in one forward pass. With vision.flipAverage the
+   * mirrored faces go through in the same batch and each embedding is the normalised mean of a
+   * face and its mirror image, which evens out pose and lighting asymmetries (the caller disposes
+   * `aligned`).
+   */
+  async embedAligned(aligned: Tensor4D): Promise<Float32Array[]> {
+    if (!this.config.flipAverage) return this.embedder.embed(aligned);
+    const n = aligned.shape[0];
+    const both = tf.tidy(() => tf.concat([aligned, tf.reverse(aligned, 2)]) as Tensor4D);
+    try {
+      const rows = await this.embedder.embed(both);
+      return rows.slice(0, n).map((e, i) => {
+        const m = rows[n + i]!;
+        const avg = new Float32Array(e.length);
+        let norm = 0;
+        for (let k = 0; k < e.length; k++) {
+          avg[k] = e[k]! + m[k]!;
+          norm += avg[k]! * avg[k]!;
+        }
+        norm = Math.sqrt(norm) || 1;
+        for (let k = 0; k < avg.length; k++) avg[k] = avg[k]! / norm;
+        return avg;
+      });
+    } finally {
+      both.dispose();
+    }
   }
 
   /** Detects (and by default embeds) every face of one decoded image. */
