@@ -21,8 +21,11 @@ import { decodeImage } from '../src/vision/image.ts';
 import { packageDir } from '../src/vision/weights.ts';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
-/** The shared real-data fixtures (absent in a fresh clone: the face-api demo photos stand in). */
-export const FACES = join(REPO, '..', 'shared', 'fixtures', 'faces');
+/**
+ * The shared real-data fixtures (absent in a fresh clone: the face-api demo photos stand in).
+ * FACECAST_BENCH_FACES points elsewhere (a missing folder tries the fallback).
+ */
+export const FACES = process.env.FACECAST_BENCH_FACES ?? join(REPO, '..', 'shared', 'fixtures', 'faces');
 export const HAVE_SHARED = existsSync(join(FACES, 'group')) && existsSync(join(FACES, 'gallery'));
 export const FACEAPI_DIR = packageDir('@vladmandic/face-api');
 export const CACHE = join(tmpdir(), 'facecast-bench');
@@ -159,6 +162,8 @@ export interface RunResult {
   mainCpuMsPerFrame: number;
   /** Facecast only: the model worker's busy (wall) time per analysed frame (detection + embedding), ms. */
   workerMsPerFrame?: number;
+  /** Facecast only: its log's warnings and errors during the run, message → count (lost frames, failed embeddings). */
+  warnings?: Record<string, number>;
   notes: string[];
 }
 
@@ -168,25 +173,49 @@ export function latencySummary(xs: readonly number[]) {
 
 /**
  * Runs `script` (a bench file) in a child Node process with the same loader (tsx) and returns the
- * RunResult it sends over IPC. stdout/stderr of the child pass through.
+ * message it sends over IPC (a RunResult, or Prepared). stdout/stderr of the child pass through.
  */
-export function runChild(script: string, args: string[]): Promise<RunResult> {
+export function runChild<T = RunResult>(script: string, args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let result: RunResult | undefined;
-    child.on('message', (m) => (result = m as RunResult));
+    let result: T | undefined;
+    child.on('message', (m) => (result = m as T));
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (result) resolve(result);
+      if (result !== undefined) resolve(result);
       else reject(new Error(`${basename(script)} ${args.join(' ')} exited (${signal ?? code}) without a result`));
     });
   });
 }
 
 /** In a child: hand the result to the parent (or print it when run on its own). */
-export function report(result: RunResult): void {
+export function report(result: RunResult | Prepared): void {
   if (process.send) process.send(result);
   else console.log(JSON.stringify(result, null, 2));
+}
+
+/** What a bench runs on: the video, the labelled gallery, and facecast's trained data dir. */
+export interface Prepared {
+  video: string;
+  gallery: string;
+  data: string;
+}
+
+/**
+ * Makes (or finds in the cache) the video, gallery and roster. Building a roster loads models into
+ * this process, which then stays bigger: a bench that measures its own RSS calls this in a child
+ * (`bench/pipeline.ts --child prepare`, see prepareInChild).
+ */
+export async function prepare(config: Config, log: Logger, given: { video?: string; data?: string } = {}): Promise<Prepared> {
+  const video = given.video ?? (await defaultVideo(DEFAULT_VIDEO, config.ingest.ffmpegPath));
+  const gallery = await galleryDir(config, log);
+  const data = given.data ?? (await rosterDataDir(config, gallery, log));
+  return { video, gallery, data };
+}
+
+export function prepareInChild(given: { video?: string; data?: string } = {}): Promise<Prepared> {
+  const args = ['--child', 'prepare', ...(given.video ? ['--video', given.video] : []), ...(given.data ? ['--data', given.data] : [])];
+  return runChild<Prepared>(fileURLToPath(new URL('./pipeline.ts', import.meta.url)), args);
 }
 
 // ---- inputs: the video -------------------------------------------------------------------------
@@ -207,6 +236,14 @@ export function videoPhotos(): string[] {
   const dir = HAVE_SHARED ? join(FACES, 'group') : join(FACEAPI_DIR, 'demo');
   const pick = HAVE_SHARED ? (f: string) => IMAGE.test(f) : (f: string) => /^sample\d+\.jpg$/.test(f);
   return readdirSync(dir).filter(pick).sort().map((f) => join(dir, f));
+}
+
+/** .ts files under dir, recursively, sorted. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 function keyOf(parts: unknown[]): string {
@@ -319,8 +356,12 @@ export async function rosterDataDir(config: Config, gallery: string, log: Logger
   const people = galleryPeople(gallery);
   const negatives = config.recognition.builtinNegatives && HAVE_SHARED;
   const v = config.vision;
-  const dir = join(CACHE, `roster-${keyOf([1, v.detector, v.alignment, v.mtcnn, v.ssd, config.enrolment, negatives, people.map((p) => [p.label, p.files.map(fileKey)])])}`);
+  const { pool: _pool, ...vision } = v;
+  // Keyed by the code that makes a roster too: enrolment, augmentation and training change under us.
+  const code = ['vision', 'roster', 'recognition'].flatMap((d) => sourceFiles(join(REPO, 'src', d)).map((f) => createHash('sha256').update(readFileSync(f)).digest('hex')));
+  const dir = join(CACHE, `roster-${keyOf([2, vision, config.enrolment, negatives, code, people.map((p) => [p.label, p.files.map(fileKey)])])}`);
   if (existsSync(modelPath(dir))) return dir;
+  process.stderr.write(`enrolling facecast's roster from ${gallery} and training it, into ${dir} (once: cached)…\n`);
   const tmp = `${dir}.${process.pid}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });

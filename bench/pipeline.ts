@@ -37,21 +37,21 @@ import { table } from '../src/cli/output.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { FfmpegFrameSource } from '../src/ingest/index.ts';
 import { SourcePipeline } from '../src/pipeline/sourcePipeline.ts';
+import { pino } from 'pino';
 import { createLogger } from '../src/shared/log.ts';
 import {
   cpuBusy,
   cpuSeconds,
   DEFAULT_VIDEO,
-  defaultVideo,
-  galleryDir,
   HAVE_SHARED,
   latencySummary,
   machineLoad,
   mainThreadCpuSeconds,
   mb,
   median,
+  prepare,
+  prepareInChild,
   report,
-  rosterDataDir,
   round,
   RssSampler,
   runChild,
@@ -85,7 +85,15 @@ async function facecastChild(): Promise<void> {
   const realtime = opts.mode === 'realtime';
   const tuning = opts['facecast-config'] ? (JSON.parse(opts['facecast-config']) as Record<string, unknown>) : {};
   const config = loadConfig({ overrides: { ...tuning, dataDir: opts.data!, ingest: { ...((tuning.ingest as object) ?? {}), realtime, loop: false } } });
-  const log = createLogger('error');
+  // Warnings are counted, not printed: a lost frame or a failed embedding is part of the result.
+  const warnings: Record<string, number> = {};
+  const log = pino({ level: 'warn' }, {
+    write(line: string) {
+      const { msg, err } = JSON.parse(line) as { msg?: string; err?: string };
+      const key = err ? `${msg}: ${err}` : (msg ?? line.trim());
+      warnings[key] = (warnings[key] ?? 0) + 1;
+    },
+  });
   const pool = await createPool(config, log);
   const recognizer = openRecognizer(config, log);
   if (!recognizer) throw new Error(`no trained roster model in ${opts.data}`);
@@ -154,6 +162,7 @@ async function facecastChild(): Promise<void> {
     names,
     numTensors: stats.workers.reduce((s, w) => s + w.numTensors, 0),
     workerMsPerFrame: round(workerMs / n),
+    warnings,
     notes: [
       `${pool.size} vision worker(s) on ${pool.backend?.name}; detector ${config.vision.detector}, detectMaxSide ${config.vision.pool.detectMaxSide}`,
       `${Object.keys(recognizer.model.players).length} players in the roster; ${summary.tracks} tracks`,
@@ -188,12 +197,8 @@ const HEADER = ['system', 'mode', 'frames', 'fps', 'lat p50/p95 ms', 'read→res
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger('warn');
   const rounds = Number(opts.rounds);
-  const video = positionals[0] ?? opts.video ?? (await defaultVideo(DEFAULT_VIDEO, config.ingest.ffmpegPath));
-  const gallery = await galleryDir(config, log);
-  process.stderr.write(`preparing facecast's roster from ${gallery} (cached after the first run)…\n`);
-  const data = opts.data ?? (await rosterDataDir(config, gallery, log));
+  const { video, gallery, data } = await prepareInChild({ video: positionals[0] ?? opts.video, data: opts.data });
   const load0 = machineLoad();
   const cpus0 = cpus();
   const started = Date.now();
@@ -257,6 +262,10 @@ async function main(): Promise<void> {
     const r = of(s)[0];
     if (r) console.log(`  ${s}: ${r.notes.join('; ')}`);
   }
+  for (const r of results) {
+    const w = Object.entries(r.warnings ?? {});
+    if (w.length) console.log(`  warnings in ${r.system} ${r.mode}: ${w.map(([k, v]) => `${v}× ${k}`).join('; ')}`);
+  }
   console.log(
     `\nmachine while running (${Math.round((Date.now() - started) / 1000)} s): all cores ${Math.round(busy * 100)} % busy (the benches included); ` +
       `load average ${load0.loadavg[0]} → ${load1.loadavg[0]} on ${load1.cores} cores`,
@@ -265,5 +274,6 @@ async function main(): Promise<void> {
 }
 
 if (opts.child === 'facecast') await facecastChild();
+else if (opts.child === 'prepare') report(await prepare(loadConfig(), createLogger('warn'), { video: opts.video, data: opts.data }));
 else if (opts.child) throw new Error(`unknown --child ${opts.child}`);
 else await main();

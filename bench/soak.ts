@@ -20,7 +20,7 @@ import { loadConfig } from '../src/config/load.ts';
 import { FfmpegFrameSource } from '../src/ingest/index.ts';
 import { SourcePipeline } from '../src/pipeline/sourcePipeline.ts';
 import { createLogger } from '../src/shared/log.ts';
-import { DEFAULT_VIDEO, defaultVideo, galleryDir, machineLoad, mb, percentile, rosterDataDir, round } from './lib.ts';
+import { machineLoad, mb, percentile, prepareInChild, round } from './lib.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -37,9 +37,8 @@ const toleranceMb = Number(opts['tolerance-mb']);
 if (!(minutes > 0) || !(every > 0)) throw new Error('--minutes and --every must be positive numbers');
 
 const log = createLogger('warn');
-const base = loadConfig();
-const video = opts.video ?? (await defaultVideo(DEFAULT_VIDEO, base.ingest.ffmpegPath));
-const dataDir = opts.data ?? (await rosterDataDir(base, await galleryDir(base, log), log));
+// Video and roster are made in a child: building a roster here would load models into this process.
+const { video, data: dataDir } = await prepareInChild({ video: opts.video, data: opts.data });
 const config = loadConfig({ overrides: { dataDir, ingest: { realtime: true, loop: true } } });
 const pool = await createPool(config, log);
 const recognizer = openRecognizer(config, log);
@@ -67,6 +66,8 @@ pipeline.on('frame', (a) => {
 const startedAt = performance.now();
 const load0 = machineLoad();
 
+const p95 = (s: Sample) => (Number.isFinite(s.p95) ? s.p95 : '-');
+
 function sample(): Sample {
   const m = process.memoryUsage();
   const workers = pool.stats().workers;
@@ -83,27 +84,28 @@ function sample(): Sample {
   };
   window = [];
   samples.push(s);
-  console.log(`  ${s.minute} min: RSS ${s.rssMb} MB, heap ${s.heapMb} MB, worker tensors ${s.numTensors} (${s.keptFrames} kept frames), ${s.analysed} frames, ${s.dropped} dropped, p95 ${s.p95} ms`);
+  console.log(`  ${s.minute} min: RSS ${s.rssMb} MB, heap ${s.heapMb} MB, worker tensors ${s.numTensors} (${s.keptFrames} kept frames), ${s.analysed} frames, ${s.dropped} dropped, p95 ${p95(s)} ms`);
   return s;
 }
 
 console.log(`soak: ${video} looped in real time at ${config.ingest.fps} fps for ${minutes} min, a sample every ${every} s`);
 console.log(`machine: ${load0.cores} cores, load average ${load0.loadavg.join(' ')}; ${pool.size} vision worker(s) on ${pool.backend?.name}`);
 const ticker = setInterval(sample, every * 1000);
-const stopAt = setTimeout(() => void pipeline.stop(), minutes * 60_000);
+const stopAt = setTimeout(() => void pipeline.stop(), minutes * 60_000 + 500);
 const running = pipeline.start();
 sample();
 const summary = await running;
 clearInterval(ticker);
 clearTimeout(stopAt);
-const last = sample();
+// A last sample at the end, unless the timer just took one.
+const last = performance.now() - startedAt - samples.at(-1)!.minute * 60_000 > 5000 ? sample() : samples.at(-1)!;
 await pool.close();
 
 console.log();
 console.log(
   table(
     ['min', 'RSS MB', 'heap MB', 'arrayBuf MB', 'tensors', 'kept', 'frames', 'dropped', 'p95 ms'],
-    samples.map((s) => [s.minute, s.rssMb, s.heapMb, s.arrayBuffersMb, s.numTensors, s.keptFrames, s.analysed, s.dropped, s.p95]),
+    samples.map((s) => [s.minute, s.rssMb, s.heapMb, s.arrayBuffersMb, s.numTensors, s.keptFrames, s.analysed, s.dropped, p95(s)]),
   ),
 );
 const first = samples.length >= 3 ? samples[1]! : samples[0]!;
