@@ -288,7 +288,7 @@ describe.skipIf(!HAVE_GALLERY)('facecast eval on the 8 × 5 gallery', () => {
     expect(result.configs[0]!.trainings).toBe(40 + 8);
     expect(printed).toMatchObject({ identities: 8, images: 40, detected: 40, defaultConfig: 'augmented+negatives' });
     for (const key of ['accuracy', 'falseAcceptRate', 'unknownRate', 'misidentificationRate']) expect(typeof printed[key]).toBe('number');
-    expect(printed.thresholds).toMatchObject({ verifyThreshold: 0.55 });
+    expect(printed.thresholds).toMatchObject({ verifyThreshold: config.recognition.verifyThreshold });
   });
 
   it('the best guess is the right person for every held-out crop, and no stranger gets a name', () => {
