@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, type Tensor3D } from '../src/vision/tf.ts';
 import { selectBackend } from '../src/vision/backend.ts';
 import { decodeImage, imageToTensor, padImage } from '../src/vision/image.ts';
-import type { Box, DetectedFace, Detector, Point } from '../src/vision/types.ts';
+import type { DetectedFace, Detector } from '../src/vision/types.ts';
+import { inside, sameFace, type LabelledImage } from './helpers/fixtures.ts';
 import {
   createMtcnnDetector,
   DEFAULT_MTCNN_OPTIONS,
@@ -21,16 +22,6 @@ if (!HAVE_FIXTURES) console.warn(`mtcnn: real-data fixtures not found at ${FIXTU
 const GROUP = join(FIXTURES, 'faces', 'group');
 const GALLERY = join(FIXTURES, 'faces', 'gallery');
 
-interface LabelledImage {
-  width: number;
-  height: number;
-  faces: Array<{ name: string | null; box: Box }>;
-}
-
-const centre = (b: Box): Point => [b[0] + b[2] / 2, b[1] + b[3] / 2];
-const inside = (p: Point, b: Box): boolean => p[0] >= b[0] && p[0] <= b[0] + b[2] && p[1] >= b[1] && p[1] <= b[1] + b[3];
-/** The acceptance rule: each box's centre lies inside the other box. */
-const sameFace = (a: Box, b: Box): boolean => inside(centre(a), b) && inside(centre(b), a);
 
 const win = (x1: number, y1: number, x2: number, y2: number, score: number) => ({ x1, y1, x2, y2, score });
 

@@ -10,6 +10,7 @@ import { selectBackend } from '../src/vision/backend.ts';
 import { decodeImage, imageToTensor } from '../src/vision/image.ts';
 import { packageDir } from '../src/vision/weights.ts';
 import type { Box, DetectedFace, Point } from '../src/vision/types.ts';
+import { inside, sameFace, type LabelledImage } from './helpers/fixtures.ts';
 import { createSsdDetector, DEFAULT_SSD_OPTIONS, orderLeftRight, resolveSsdOptions, type SsdDetector, type SsdFace } from '../src/vision/detectors/ssd.ts';
 import { nonMaxSuppression } from '../src/vision/detectors/ssdNet.ts';
 import { detectLandmarks68, faceCrop, landmarks68Forward, loadLandmark68Net, toLandmarks5, type Landmark68Params } from '../src/vision/landmarks68.ts';
@@ -21,16 +22,6 @@ if (!HAVE_FIXTURES) console.warn(SKIP_MESSAGE);
 const GROUP = join(FIXTURES, 'faces', 'group');
 const DEMO = fileURLToPath(new URL('../node_modules/@vladmandic/face-api/demo/', import.meta.url));
 
-interface LabelledImage {
-  width: number;
-  height: number;
-  faces: Array<{ name: string | null; box: Box }>;
-}
-
-const centre = (b: Box): Point => [b[0] + b[2] / 2, b[1] + b[3] / 2];
-const inside = (p: Point, b: Box): boolean => p[0] >= b[0] && p[0] <= b[0] + b[2] && p[1] >= b[1] && p[1] <= b[1] + b[3];
-/** The acceptance rule: each box's centre lies inside the other box. */
-const sameFace = (a: Box, b: Box): boolean => inside(centre(a), b) && inside(centre(b), a);
 
 async function loadTensor(path: string): Promise<Tensor3D> {
   return imageToTensor(await decodeImage(path));

@@ -69,3 +69,18 @@ export async function writeBadInputs(dir: string): Promise<Record<'notImage' | '
   writeFileSync(files.huge, hugePngHeader());
   return files;
 }
+
+/** One photo of group/labels.json: its size and each face's box and name (null = a stranger). */
+export interface LabelledImage {
+  width: number;
+  height: number;
+  faces: Array<{ name: string | null; box: [number, number, number, number] }>;
+}
+
+type BoxLike = readonly [number, number, number, number];
+const centreOf = (b: BoxLike): [number, number] => [b[0] + b[2] / 2, b[1] + b[3] / 2];
+/** Point p lies inside box b (edges included). */
+export const inside = (p: readonly [number, number], b: BoxLike): boolean => p[0] >= b[0] && p[0] <= b[0] + b[2] && p[1] >= b[1] && p[1] <= b[1] + b[3];
+
+/** The acceptance rule of the issues: a detection matches a label when each box's centre lies inside the other box. */
+export const sameFace = (a: BoxLike, b: BoxLike): boolean => inside(centreOf(a), b) && inside(centreOf(b), a);
