@@ -47,6 +47,11 @@ export const visionConfigSchema = z
     flipAverage: z
       .boolean()
       .describe('Embed each face and its mirror image and use the normalised mean (test-time augmentation; doubles embedding cost).'),
+    greyscale: z
+      .boolean()
+      .describe(
+        'Embed faces as greyscale (channel mean). Keeps black-and-white roster photos and colour broadcast faces in one domain; enrolled embeddings must be recomputed (facecast enroll) after changing it.',
+      ),
     mtcnn: mtcnnConfigSchema,
     ssd: ssdConfigSchema,
     pool: z
@@ -88,6 +93,11 @@ export const serverConfigSchema = z
     apiToken: z
       .string()
       .describe('Bearer token for /api (FACECAST_API_TOKEN overrides). Empty: a random token is generated and printed at start; refused in production.'),
+    outputKey: z
+      .string()
+      .describe(
+        'Key the graphics output pages need (?key=…), separate from the API token because OBS and CasparCG cannot log in (FACECAST_OUTPUT_KEY overrides). Empty: a random key is generated and printed at start; refused in production.',
+      ),
     production: z.boolean().describe('Production mode (also set by NODE_ENV=production): no generated tokens, no stack traces in errors.'),
     maxUploadBytes: z.number().int().min(1024).describe('Largest accepted upload (image or multipart body) in bytes.'),
   })

@@ -62,3 +62,104 @@ export type FrameMeta = z.infer<typeof frameMetaSchema>;
 export interface Frame extends FrameMeta {
   rgb: Uint8Array;
 }
+
+// ---------------------------------------------------------------------------------------------
+// On air: the overlay WebSocket (server ⇄ graphics pages and operator dashboards).
+//
+// The server holds the state; a page is a view. On every (re)connect the server first sends
+// `state` (everything on air on that channel), so a page never keeps stale graphics. After that:
+// `state` again whenever what is on air changes, and `tags` at frame rate for the face-following
+// name tags. Every message is JSON, validated with these schemas on arrival.
+
+/** Graphics layers: one graphic per layer at a time. */
+export const LAYERS = ['lowerThird', 'nameTag'] as const;
+export const layerSchema = z.enum(LAYERS).describe('graphics layer: lowerThird (one at a time) or nameTag (per tracked face)');
+export type Layer = z.infer<typeof layerSchema>;
+
+export const overlayModeSchema = z
+  .enum(['auto', 'assisted', 'manual'])
+  .describe('auto: recognition takes graphics on air; assisted: recognition cues, a person takes; manual: people only');
+export type OverlayMode = z.infer<typeof overlayModeSchema>;
+
+export const statItemSchema = z.object({ label: z.string(), value: z.string() }).describe('one stat as shown on air');
+export type StatItem = z.infer<typeof statItemSchema>;
+
+/** The player fields a template may show (a template's template.json names the ones it uses). */
+export const playerCardSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  number: z.number().nullable(),
+  team: z.string().nullable(),
+  teamColor: z.string().nullable().describe('CSS colour, e.g. #c8102e'),
+  position: z.string().nullable(),
+  stats: z.array(statItemSchema).describe('the stats chosen for this card, in display order'),
+});
+export type PlayerCard = z.infer<typeof playerCardSchema>;
+
+/** A graphic on air (or cued): which template, for whom, why, and from which frame. */
+export const graphicSchema = z.object({
+  id: z.string().describe('unique per take; a page restarts its animation only when this changes'),
+  layer: layerSchema,
+  template: z.string().describe('folder name under overlays/, e.g. lower-third'),
+  card: z.enum(['intro', 'stats']).describe('intro: name, number, team; stats: the stats rotation'),
+  player: playerCardSchema,
+  trackId: z.number().int().nullable().describe('the track that triggered it; null for a manual take'),
+  confidence: z.number().min(0).max(1).nullable(),
+  pts: z.number().nullable().describe('source pts (s) of the frame that triggered it'),
+  takenBy: z.string().describe("'auto', 'operator:<name>', 'api'"),
+  takenAt: z.number().describe('server wall clock, ms'),
+});
+export type Graphic = z.infer<typeof graphicSchema>;
+
+/** A name tag following one tracked face; box in output coordinates, see tagsMessageSchema. */
+export const nameTagSchema = z.object({
+  trackId: z.number().int(),
+  playerId: z.string(),
+  name: z.string(),
+  number: z.number().nullable(),
+  teamColor: z.string().nullable(),
+  box: boxSchema.describe('the face, smoothed, in 1920×1080 output pixels'),
+  confidence: z.number().min(0).max(1),
+});
+export type NameTag = z.infer<typeof nameTagSchema>;
+
+export const channelStateSchema = z.object({
+  channel: z.string(),
+  mode: overlayModeSchema,
+  onAir: z.object({ lowerThird: graphicSchema.nullable() }),
+  cued: z.array(graphicSchema).describe('graphics recognition (or a person) cued, waiting for a take'),
+  nameTags: z.boolean().describe('whether face-following name tags are shown'),
+  source: z.object({ url: z.string().nullable(), state: z.string(), detail: z.string().nullable() }),
+});
+export type ChannelState = z.infer<typeof channelStateSchema>;
+
+/** Server → page. */
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), channel: z.string(), role: z.enum(['graphics', 'operator']), serverTime: z.number(), version: z.string() }),
+  z.object({ type: z.literal('state'), state: channelStateSchema, serverTime: z.number() }),
+  z.object({
+    type: z.literal('tags'),
+    channel: z.string(),
+    pts: z.number().describe('source pts (s) of the analysed frame'),
+    frameWallMs: z.number().describe('when that frame arrived from ffmpeg'),
+    sentAt: z.number().describe('server wall clock when sent'),
+    tags: z.array(nameTagSchema),
+  }),
+  z.object({ type: z.literal('pong'), t: z.number(), serverTime: z.number() }),
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string().describe('what was wrong and what to do') }),
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+
+/** Page → server. Operator commands need the operator role (API token); graphics pages may only ping. */
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ping'), t: z.number() }),
+  z.object({ type: z.literal('take'), playerId: z.string().optional(), cueId: z.string().optional(), card: z.enum(['intro', 'stats']).optional() }),
+  z.object({ type: z.literal('clear'), layer: layerSchema.optional().describe('omitted: clear all') }),
+  z.object({ type: z.literal('cue'), playerId: z.string() }),
+  z.object({ type: z.literal('mode'), mode: overlayModeSchema }),
+  z.object({ type: z.literal('nameTags'), on: z.boolean() }),
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+/** Largest WebSocket message a client may send; larger ones get an error reply. */
+export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
