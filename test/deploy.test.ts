@@ -214,6 +214,15 @@ describe('docker-compose.yml', () => {
     expect(existsSync(join(PROJECT_ROOT, hostPath))).toBe(true);
   });
 
+  it('facecast: serve pulls the match from mediamtx as channel 1, with the reader credentials', () => {
+    const command = facecast.command as string[];
+    expect(command.slice(0, 2)).toEqual(['serve', '--source']);
+    const url = new URL(command[2]!.replace(/\$\{(\w+)\}/g, 'x'));
+    expect([url.protocol, url.hostname, url.port]).toEqual(['rtmp:', 'mediamtx', '1935']);
+    expect(command[2]).toContain('${MEDIAMTX_READ_USER}');
+    expect(command[2]).toContain('${MEDIAMTX_READ_PASS}');
+  });
+
   it('mediamtx: publish and read credentials come from .env and must be set', () => {
     const env = mediamtx.environment ?? {};
     const users = (parseYaml(read('config/mediamtx.yml')) as { authInternalUsers: { permissions: { action: string }[] }[] })
