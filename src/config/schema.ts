@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES } from '../vision/backend.ts';
 import { trackingConfigSchema } from '../tracking/options.ts';
 import { ingestConfigSchema } from '../ingest/config.ts';
+import { overlayConfigSchema } from '../overlay/config.ts';
 
 export const mtcnnConfigSchema = z
   .object({
@@ -113,6 +114,7 @@ export const configSchema = z
     server: serverConfigSchema,
     tracking: trackingConfigSchema,
     ingest: ingestConfigSchema,
+    overlay: overlayConfigSchema,
   })
   .describe('facecast configuration.');
 

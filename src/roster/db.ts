@@ -101,8 +101,34 @@ CREATE TABLE audit (
 CREATE INDEX audit_subject ON audit (subject, id);
 `;
 
+// The as-run log: what went on and off air, when, for whom and why (src/overlay/asRun.ts).
+// No foreign key to players, like audit: the record of a broadcast must outlive a roster edit.
+// player_name is copied for the same reason. pts: source time (s) of the triggering frame for a
+// take or cue, of the latest analysed frame for anything else.
+const MIGRATION_2_SQL = `
+CREATE TABLE as_run (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  at           TEXT NOT NULL,
+  channel      TEXT NOT NULL,
+  action       TEXT NOT NULL CHECK (length(action) > 0),
+  layer        TEXT,
+  player_id    TEXT,
+  player_name  TEXT,
+  confidence   REAL CHECK (confidence IS NULL OR confidence BETWEEN 0 AND 1),
+  pts          REAL,
+  by           TEXT NOT NULL,
+  graphic_id   TEXT,
+  detail       TEXT
+) STRICT;
+CREATE INDEX as_run_channel ON as_run (channel, at);
+CREATE INDEX as_run_at ON as_run (at);
+`;
+
 /** The schema history, oldest first. To change the schema, append { version: N + 1, … }. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'players, faces, negatives, audit', up: MIGRATION_1_SQL }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'players, faces, negatives, audit', up: MIGRATION_1_SQL },
+  { version: 2, name: 'as_run', up: MIGRATION_2_SQL },
+];
 
 export interface OpenOptions {
   /** Override the schema history (tests use this to simulate older and newer builds). */
