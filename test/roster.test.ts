@@ -88,13 +88,14 @@ describe('migrations', () => {
     const r = openRoster(dir);
     r.upsertPlayer({ id: 'penny', name: 'Penny' });
     r.close();
-    const v2: Migration = { version: 2, name: 'as_run', up: 'CREATE TABLE as_run (id INTEGER PRIMARY KEY, player_id TEXT) STRICT;' };
-    const db = openRosterDb(dir, { migrations: [...MIGRATIONS, v2] });
+    const next = MIGRATIONS.length + 1;
+    const step: Migration = { version: next, name: 'extra', up: 'CREATE TABLE extra (id INTEGER PRIMARY KEY, player_id TEXT) STRICT;' };
+    const db = openRosterDb(dir, { migrations: [...MIGRATIONS, step] });
     try {
-      expect(db.schemaVersion).toBe(2);
-      expect(db.sqlite.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([1, 2]);
+      expect(db.schemaVersion).toBe(next);
+      expect(db.sqlite.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([...MIGRATIONS.map((m) => m.version), next]);
       expect(db.sqlite.prepare("SELECT name FROM players WHERE id = 'penny'").pluck().get()).toBe('Penny');
-      expect(() => db.sqlite.prepare('SELECT count(*) FROM as_run').get()).not.toThrow();
+      expect(() => db.sqlite.prepare('SELECT count(*) FROM extra').get()).not.toThrow();
     } finally {
       db.close();
     }
@@ -103,11 +104,14 @@ describe('migrations', () => {
   it('a failing migration leaves the file at the previous version, with no half-applied step', () => {
     const dir = tempDir();
     openRoster(dir).close();
-    const broken: Migration = { version: 2, name: 'broken', up: 'CREATE TABLE half (a INTEGER); INSERT INTO no_such_table VALUES (1);' };
-    expect(() => openRosterDb(dir, { migrations: [...MIGRATIONS, broken] })).toThrow(/migration 2 \(broken\) failed .*no_such_table.*left unchanged at version 1/);
+    const current = MIGRATIONS.length;
+    const broken: Migration = { version: current + 1, name: 'broken', up: 'CREATE TABLE half (a INTEGER); INSERT INTO no_such_table VALUES (1);' };
+    expect(() => openRosterDb(dir, { migrations: [...MIGRATIONS, broken] })).toThrow(
+      new RegExp(`migration ${current + 1} \\(broken\\) failed .*no_such_table.*left unchanged at version ${current}`),
+    );
     const db = openRosterDb(dir);
     try {
-      expect(db.schemaVersion).toBe(1);
+      expect(db.schemaVersion).toBe(current);
       expect(db.sqlite.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'half'").pluck().get()).toBe(0);
     } finally {
       db.close();
@@ -121,7 +125,7 @@ describe('migrations', () => {
     r.addFaces('raj', [face('raj1'), face('raj2')]);
     r.close();
     const rebuild: Migration = {
-      version: 2,
+      version: MIGRATIONS.length + 1,
       name: 'players: add nickname (rebuild)',
       foreignKeysOff: true,
       up: `CREATE TABLE players_new (
@@ -158,7 +162,7 @@ describe('migrations', () => {
     }
     expect(err).toBeInstanceOf(RosterError);
     expect((err as RosterError).code).toBe('SCHEMA_TOO_NEW');
-    expect((err as Error).message).toMatch(/schema version 7.*only knows versions up to 1.*newer facecast/);
+    expect((err as Error).message).toMatch(new RegExp(`schema version 7.*only knows versions up to ${MIGRATIONS.length}.*newer facecast`));
     const check = new Database(join(dir, DB_FILE_NAME));
     expect(check.pragma('user_version', { simple: true })).toBe(7);
     check.close();
