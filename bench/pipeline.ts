@@ -31,7 +31,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createPool } from '../src/cli/analyze.ts';
+import { createPool } from '../src/pipeline/pool.ts';
 import { openRecognizer } from '../src/cli/context.ts';
 import { table } from '../src/cli/output.ts';
 import { loadConfig } from '../src/config/load.ts';

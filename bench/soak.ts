@@ -13,7 +13,7 @@
 // Options: --minutes N (10), --every S (60), --video FILE (default: the generated bench clip),
 // --data DIR (a trained data dir; default: the bench roster), --tolerance-mb MB (32).
 import { parseArgs } from 'node:util';
-import { createPool } from '../src/cli/analyze.ts';
+import { createPool } from '../src/pipeline/pool.ts';
 import { openRecognizer } from '../src/cli/context.ts';
 import { table } from '../src/cli/output.ts';
 import { loadConfig } from '../src/config/load.ts';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool } from '../src/cli/analyze.ts';
+import { createPool } from '../src/pipeline/pool.ts';
 import { loadConfig } from '../src/config/load.ts';
 import type { Config } from '../src/config/schema.ts';
 import { FfmpegFrameSource, resolveFfmpeg } from '../src/ingest/index.ts';

@@ -2,12 +2,11 @@
 // frame and a last summary line. A progress bar on stderr for files.
 import { execFile } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { Config } from '../config/schema.ts';
 import { FfmpegFrameSource, parseInput } from '../ingest/index.ts';
 import { SourcePipeline, type FrameAnalysis, type PipelineSummary } from '../pipeline/sourcePipeline.ts';
 import type { Logger } from '../shared/log.ts';
-import { defaultPoolSize, VisionPool } from '../vision/pool/index.ts';
+import { createPool } from '../pipeline/pool.ts';
 import { openRecognizer } from './context.ts';
 import { Progress } from './progress.ts';
 
@@ -30,17 +29,6 @@ export function probeDuration(file: string): Promise<number | null> {
 /** The frame line of the JSON output: what the contract names, nothing internal. */
 export function frameLine(a: FrameAnalysis) {
   return { frame: a.frame, pts: Math.round(a.pts * 1000) / 1000, wallMs: a.wallMs, cut: a.cut || undefined, tracks: a.tracks };
-}
-
-export async function createPool(config: Config, log: Logger): Promise<VisionPool> {
-  const p = config.vision.pool;
-  return VisionPool.create(config.vision, {
-    size: p.workers || defaultPoolSize(availableParallelism()),
-    maxQueue: p.maxQueue,
-    keepFrames: p.keepFrames,
-    detectMaxSide: p.detectMaxSide,
-    log,
-  });
 }
 
 export async function runAnalyze(input: string, opts: AnalyzeOptions, config: Config, log: Logger): Promise<PipelineSummary> {

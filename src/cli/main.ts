@@ -10,6 +10,7 @@ import { runEnroll, runRosterAdd, runRosterImport, runRosterList, runRosterRemov
 import { runNegativesImport, runTrain } from './train.ts';
 import { runIdentify, runVerify } from './verify.ts';
 import { runServe } from './serve.ts';
+import { runDemo } from './demo.ts';
 import { runAnalyze } from './analyze.ts';
 import { DEFAULT_NEGATIVES_LIMIT, runEval } from './eval.ts';
 import { EvalInputError } from '../recognition/evaluate.ts';
@@ -18,8 +19,7 @@ import { RosterError } from '../roster/roster.ts';
 import { ModelStoreError } from '../recognition/store.ts';
 import { runEvalLfw } from './evalLfw.ts';
 import { join } from 'node:path';
-import { PROJECT_ROOT, packageDir } from '../vision/weights.ts';
-import { readdirSync } from 'node:fs';
+import { PROJECT_ROOT } from '../vision/weights.ts';
 
 interface GlobalOptions {
   config?: string;
@@ -66,14 +66,19 @@ program
 
 program
   .command('demo')
-  .description('the built-in demo: recognise the faces in the sample photos shipped with @vladmandic/face-api')
-  .addOption(new Option('--detector <name>', 'face detector').choices([...DETECTORS]))
-  .option('--json', 'print a JSON array, one object per image')
-  .action(async (opts: { detector?: 'mtcnn' | 'ssd'; json?: boolean }, cmd: Command) => {
+  .description('the built-in demo (npm start): invented players from the face-api sample photos, a demo video looping on channel 1, graphics on air in auto mode')
+  .option('--port <n>', 'port to listen on (default from config: 8686)')
+  .option('--host <address>', 'address to listen on (default from config: 0.0.0.0)')
+  .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)')
+  .option('--json', 'print the URLs as one JSON object')
+  .action(async (o: { port?: string; host?: string; duration?: string; json?: boolean }, cmd: Command) => {
     const { config, log } = setup(cmd);
-    const dir = join(packageDir('@vladmandic/face-api'), 'demo');
-    const photos = readdirSync(dir).filter((f) => /^sample\d+\.jpg$/.test(f)).sort().map((f) => join(dir, f));
-    process.exitCode = await runRecognize(photos, opts, config, log);
+    await runDemo(config, log, {
+      ...(o.port !== undefined ? { port: Number(o.port) } : {}),
+      ...(o.host ? { host: o.host } : {}),
+      ...(o.duration ? { duration: Number(o.duration) } : {}),
+      json: o.json,
+    });
   });
 
 const roster = program.command('roster').description('players of the roster: add, import, list, show, remove');
@@ -158,9 +163,14 @@ program
   .description('train the roster classifier (linear SVM, open-set thresholds) from the enrolled faces and negatives')
   .option('--no-augment', 'train on the original photos only')
   .option('--json', 'print the metrics as JSON')
-  .action(async (o: { augment: boolean; json?: boolean }, cmd: Command) => {
+  .option('--adapt', 'also train a triplet-loss head on the embeddings; used only when it beats them on cross-validated identification')
+  .option('--lfw <dir>', 'with --adapt: LFW View 1 folder for the forgetting guard (DevTest accuracy through the head within 0.5 points)')
+  .option('--lfw-limit <n>', 'with --lfw: only the first N same and N different pairs of each split (0 = all)', '0')
+  .addOption(new Option('--selection <kind>', 'with --adapt: triplet selection').choices(['semi-hard', 'batch-hard']).default('semi-hard'))
+  .option('--margin <alpha>', 'with --adapt: triplet-loss margin α', '0.2')
+  .action(async (o: { augment: boolean; json?: boolean; adapt?: boolean; lfw?: string; lfwLimit: string; selection: 'semi-hard' | 'batch-hard'; margin: string }, cmd: Command) => {
     const { config, log } = setup(cmd);
-    process.exitCode = await runTrain(o, config, log);
+    process.exitCode = await runTrain({ ...o, lfwLimit: Number(o.lfwLimit) || 0, margin: Number(o.margin) }, config, log);
   });
 
 program
@@ -224,10 +234,11 @@ program
   .option('--report <file>', 'write a self-contained HTML report (ROC, score distributions, confusion matrix)')
   .option('--quick', 'fix C from the full-data training and use 3 folds (about 2× faster, slightly optimistic)')
   .option('--configs <list>', 'which configurations: original,original+negatives,augmented,augmented+negatives')
+  .option('--adapt', 'add a row per configuration with a triplet head trained in every training (the head forced on)')
   .action(
     async (
       dir: string,
-      o: { json?: boolean; negatives?: string; negativesLimit: string; builtinNegatives: boolean; report?: string; quick?: boolean; configs?: string },
+      o: { json?: boolean; negatives?: string; negativesLimit: string; builtinNegatives: boolean; report?: string; quick?: boolean; configs?: string; adapt?: boolean },
       cmd: Command,
     ) => {
       const { config, log } = setup(cmd);
@@ -237,12 +248,21 @@ program
 
 program
   .command('serve')
-  .description('run the HTTP API (and, later, the overlay server)')
+  .description('run the overlay server: API, graphics pages, WebSocket and the live pipeline on each --source')
+  .option('--source <url...>', 'attach a source: file, rtmp://, srt://, udp://, rtp://, HLS .m3u8 or a device (channel 1, 2, … in order)')
+  .option('--loop', 'files: start again at the end')
   .option('--port <n>', 'port to listen on (default from config: 8686)')
   .option('--host <address>', 'address to listen on (default from config: 0.0.0.0)')
-  .action(async (o: { port?: string; host?: string }, cmd: Command) => {
+  .option('--json', 'print the URLs as one JSON object')
+  .action(async (o: { port?: string; host?: string; source?: string[]; loop?: boolean; json?: boolean }, cmd: Command) => {
     const { config, log } = setup(cmd);
-    await runServe(config, log, { ...(o.port !== undefined ? { port: Number(o.port) } : {}), ...(o.host ? { host: o.host } : {}) });
+    await runServe(config, log, {
+      ...(o.port !== undefined ? { port: Number(o.port) } : {}),
+      ...(o.host ? { host: o.host } : {}),
+      sources: o.source ?? [],
+      loop: o.loop,
+      json: o.json,
+    });
   });
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -256,7 +276,8 @@ program
   .option('--limit <n>', 'use only the first N same and N different pairs of each split (0 = all)', '0')
   .option('--no-cache', 'recompute every embedding instead of reusing <dataDir>/cache')
   .option('--json', 'print the results as JSON')
-  .action(async (opts: { root: string; detectors: string; alignments: string; limit: string; cache: boolean; json?: boolean }, cmd: Command) => {
+  .option('--adapter <dataDir>', 'also report accuracy through the triplet head of the model in this data directory')
+  .action(async (opts: { root: string; detectors: string; alignments: string; limit: string; cache: boolean; json?: boolean; adapter?: string }, cmd: Command) => {
     const { config, log } = setup(cmd);
     for (const d of list(opts.detectors)) if (!(DETECTORS as readonly string[]).includes(d)) program.error(`unknown detector "${d}"; use ${DETECTORS.join(', ')}`);
     for (const a of list(opts.alignments)) if (!['similarity', 'box'].includes(a)) program.error(`unknown alignment "${a}"; use similarity, box`);
@@ -268,6 +289,7 @@ program
         limit: Number(opts.limit) || 0,
         cache: opts.cache,
         json: opts.json,
+        adapter: opts.adapter,
       },
       config,
       log,

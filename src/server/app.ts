@@ -1,5 +1,6 @@
-// The HTTP server: one Express app where every router is mounted (the API now; the overlay's
-// WebSocket and graphics pages later), and startServer() which opens the context and listens.
+// The HTTP server: one Express app where every router is mounted (the API, the graphics pages,
+// /metrics) plus the overlay WebSocket on the same port, and startServer() which opens the
+// context, the channels and listens.
 //
 // Endpoints (all /api ones need `Authorization: Bearer <token>`; shapes in apiSchemas.ts; every
 // error is `{error: {code, message, …}}`):
@@ -16,13 +17,22 @@
 //   PATCH  /api/players/:id/stats     JSON {stat: value|null} merged → {player}
 //   POST   /api/train                 optional JSON {augmented} → {model, ms, negativesAdded}; 409 running; 422 no faces
 //   GET    /api/model                 {model} without embeddings; 404 before the first training
+//   /api/channels…, /api/as-run, /api/timing: see routes/channels.ts
+//   GET    /graphics?key=&channel=    the on-air page (output key, not the API token); /ws the WebSocket
+//   GET    /metrics                   Prometheus text format (bearer token)
 // Uploads over server.maxUploadBytes: 413. Wrong Content-Type: 415. Undecodable image: 422.
 import express, { type Express } from 'express';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../shared/log.ts';
-import { bearerAuth, resolveApiToken } from './auth.ts';
+import { bearerAuth, resolveApiToken, resolveOutputKey } from './auth.ts';
+import { ChannelManager } from './channels.ts';
+import { graphicsRouter } from './graphicsRoutes.ts';
+import { OverlayHub } from './overlayHub.ts';
+import { channelsRouter } from './routes/channels.ts';
+import { createPool } from '../pipeline/pool.ts';
+import { createFacecastMetrics, metricsHandler, type FacecastMetrics } from './metrics.ts';
 import { AppContext, createAppContext } from './context.ts';
 import { errorHandler, notFound } from './errors.ts';
 import type { HealthResponse } from './apiSchemas.ts';
@@ -44,13 +54,41 @@ function health(ctx: AppContext): HealthResponse {
   };
 }
 
-export function createServer(ctx: AppContext, opts: { token: string }): Express {
+export interface ServerParts {
+  token: string;
+  outputKey: string;
+  /** Channels and on-air logic; absent in API-only tests. */
+  channels?: ChannelManager;
+  hub?: OverlayHub;
+  metrics?: FacecastMetrics;
+}
+
+/** Output pages connected now, per channel and role, as the gauge reads at scrape time. */
+function refreshOutputGauge(metrics: FacecastMetrics, hub: OverlayHub): void {
+  for (const [channel, n] of Object.entries(hub.counts().byChannel)) {
+    metrics.outputsConnected.set({ channel, role: 'graphics' }, n.graphics);
+    metrics.outputsConnected.set({ channel, role: 'operator' }, n.operator);
+  }
+}
+
+export function createServer(ctx: AppContext, opts: ServerParts): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(graphicsRouter({ outputKey: opts.outputKey }));
 
   app.get('/healthz', (_req, res) => {
     res.json(health(ctx));
   });
+
+  const { metrics, hub } = opts;
+  if (metrics) {
+    const render = metricsHandler(metrics.registry);
+    // Behind the API token like the rest: Prometheus sends it with `authorization: {credentials: …}`.
+    app.get('/metrics', bearerAuth(opts.token), (req, res, next) => {
+      if (hub) refreshOutputGauge(metrics, hub);
+      render(req, res, next);
+    });
+  }
 
   const api = express.Router();
   api.use(bearerAuth(opts.token));
@@ -58,10 +96,11 @@ export function createServer(ctx: AppContext, opts: { token: string }): Express 
   api.use('/players', playersRouter(ctx));
   api.use(recognitionRouter(ctx));
   api.use(trainRouter(ctx));
-  api.use(notFound('the API is under /api: recognize, verify, players, train, model'));
+  if (opts.channels) api.use(channelsRouter(opts.channels));
+  api.use(notFound('the API is under /api: recognize, verify, players, train, model, channels, as-run, timing'));
   app.use('/api', api);
 
-  app.use(notFound('see /healthz and /api'));
+  app.use(notFound('see /healthz, /api and /graphics?key=…'));
   app.use(errorHandler({ production: ctx.config.server.production, log: ctx.log }));
   return app;
 }
@@ -73,7 +112,12 @@ export interface RunningServer {
   token: string;
   /** True when no token was configured and this one was made up for this run. */
   tokenGenerated: boolean;
+  /** Key of the graphics output pages (?key=). */
+  outputKey: string;
+  outputKeyGenerated: boolean;
   ctx: AppContext;
+  channels: ChannelManager;
+  hub: OverlayHub;
   http: Server;
   /** Stops accepting connections, lets running requests finish (up to graceMs), frees the engine. */
   close(graceMs?: number): Promise<void>;
@@ -93,12 +137,25 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // Before anything slow: a production server without a token must fail at once.
   const { token, generated } = resolveApiToken(config.server);
   if (generated) log.warn({ token }, 'no server.apiToken configured: generated a random API token for this run');
+  const output = resolveOutputKey(config.server);
+  if (output.generated) log.warn('no server.outputKey configured: generated a random graphics output key for this run');
   const ctx = await createAppContext(config, log);
-  const http = createHttpServer(createServer(ctx, { token }));
+  let channels: ChannelManager | null = null;
+  const hub = new OverlayHub({ outputKey: output.key, apiToken: token, channel: (id) => channels?.get(id), log });
+  const metrics = createFacecastMetrics(undefined, { tfMemory: () => ctx.engine.memory() });
+  channels = new ChannelManager(ctx, hub, () => createPool(config, log), metrics);
+  const manager = channels;
+  const http = createHttpServer(createServer(ctx, { token, outputKey: output.key, channels: manager, hub, metrics }));
+  hub.attach(http);
+  const closeParts = async () => {
+    await hub.close();
+    await manager.close();
+    await ctx.close();
+  };
   try {
     await listen(http, config.server.port, config.server.host);
   } catch (err) {
-    await ctx.close();
+    await closeParts();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new Error(`port ${config.server.port} on ${config.server.host} is in use: stop the other program or choose another port (--port, FACECAST_PORT)`);
     throw err;
@@ -113,6 +170,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeIdleConnections();
       const timer = setTimeout(() => http.closeAllConnections(), graceMs);
+      await hub.close();
+      await manager.close();
       await stopped;
       clearTimeout(timer);
       await ctx.close();
@@ -120,5 +179,5 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     })();
     return closing;
   };
-  return { url, port, token, tokenGenerated: generated, ctx, http, close };
+  return { url, port, token, tokenGenerated: generated, outputKey: output.key, outputKeyGenerated: output.generated, ctx, channels: manager, hub, http, close };
 }

@@ -31,6 +31,25 @@ export function resolveApiToken(server: ServerConfig): ApiToken {
   return { token: randomBytes(24).toString('base64url'), generated: true };
 }
 
+export interface OutputKey {
+  key: string;
+  generated: boolean;
+}
+
+/**
+ * The key graphics pages carry in their URL. Separate from the API token: it sits in OBS scene
+ * files and CasparCG playlists, and must only let a page watch, never control.
+ */
+export function resolveOutputKey(server: ServerConfig): OutputKey {
+  if (server.outputKey.length > 0) return { key: server.outputKey, generated: false };
+  if (server.production) {
+    throw new ServerStartError(
+      'no graphics output key configured in production mode: set FACECAST_OUTPUT_KEY (or server.outputKey in the config file) to a random string, e.g. `openssl rand -hex 16`; OBS browser sources use it in their URL',
+    );
+  }
+  return { key: randomBytes(12).toString('base64url'), generated: true };
+}
+
 /** Hashing first gives equal-length buffers, so the comparison time says nothing about the token. */
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();

@@ -1,0 +1,293 @@
+// The channels of `facecast serve`: each is one source (file, RTMP, SRT, …) with its own live
+// pipeline and overlay controller, and the graphics pages that show it (/graphics?channel=N).
+// A channel exists before a source is attached, so output pages can be set up in OBS first.
+//
+// Data flow per channel: FfmpegFrameSource → SourcePipeline (shared VisionPool) → FrameAnalysis →
+// OverlayController (auto/assisted/manual, as-run log) → `state` / `tags` → OverlayHub → pages.
+import type { Config } from '../config/schema.ts';
+import { FfmpegFrameSource, parseInput, redact, type SourceStatus } from '../ingest/index.ts';
+import { AsRunLog } from '../overlay/asRun.ts';
+import { OverlayController } from '../overlay/controller.ts';
+import { SourcePipeline, type FrameAnalysis } from '../pipeline/sourcePipeline.ts';
+import type { Logger } from '../shared/log.ts';
+import type { ChannelState, ClientMessage, ServerMessage } from '../shared/protocol.ts';
+import type { VisionPool } from '../vision/pool/index.ts';
+import type { AppContext } from './context.ts';
+import { HttpError } from './errors.ts';
+import type { FacecastMetrics } from './metrics.ts';
+import type { OverlayChannel } from './overlayHub.ts';
+import { DelayMeter, type DelayReport } from './delay.ts';
+
+type TagsMessage = Extract<ServerMessage, { type: 'tags' }>;
+
+/** Where on-air changes go (the WebSocket hub); kept as an interface so tests can listen directly. */
+export interface OverlayOutput {
+  broadcastState(state: ChannelState): void;
+  broadcastTags(msg: TagsMessage): void;
+}
+
+export interface AttachOptions {
+  /** Files only: start again at the end (the demo). */
+  loop?: boolean;
+  /** Files only: play at the native frame rate, as a live feed would arrive (default true in serve). */
+  realtime?: boolean;
+}
+
+export interface ChannelInfo {
+  id: string;
+  source: { url: string | null; status: SourceStatus['state']; detail: string | null };
+  state: ChannelState;
+  timing: DelayReport;
+  analysedFrames: number;
+  dropped: number;
+}
+
+/** Channel ids appear in URLs and metrics labels: keep them short and plain. */
+const CHANNEL_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+export function checkChannelId(id: string): string {
+  if (!CHANNEL_ID.test(id)) throw new HttpError(400, 'BAD_CHANNEL', `channel "${id.slice(0, 40)}" is not valid: use 1–32 letters, digits, - or _ (e.g. 1, 2, main)`);
+  return id;
+}
+
+function statusDetail(s: SourceStatus): string | null {
+  switch (s.state) {
+    case 'connecting':
+      return s.attempt > 0 ? `attempt ${s.attempt + 1}` : null;
+    case 'playing':
+      return `${s.width}×${s.height}`;
+    case 'reconnecting':
+      return `attempt ${s.attempt} in ${Math.round(s.delayMs / 100) / 10} s: ${s.reason}`;
+    case 'ended':
+      return s.reason;
+    case 'error':
+      return s.message;
+    default:
+      return null;
+  }
+}
+
+class Channel implements OverlayChannel {
+  readonly controller: OverlayController;
+  readonly delay = new DelayMeter();
+  url: string | null = null;
+  private pipeline: SourcePipeline | null = null;
+  private running: Promise<unknown> | null = null;
+  status: SourceStatus = { state: 'idle' };
+  analysedFrames = 0;
+  private droppedSeen = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly deps: {
+      config: Config;
+      ctx: AppContext;
+      pool: () => Promise<VisionPool>;
+      output: OverlayOutput;
+      metrics: FacecastMetrics | null;
+      asRun: AsRunLog;
+      log: Logger;
+    },
+  ) {
+    this.controller = new OverlayController(id, deps.config.overlay, { player: (pid) => deps.ctx.roster.getPlayer(pid), asRun: deps.asRun });
+    this.controller.on('state', (s) => deps.output.broadcastState(s));
+    this.controller.on('tags', (m) => this.sendTags(m));
+    this.controller.on('asRun', (e) => {
+      if (e.action === 'take') deps.metrics?.takesTotal.inc({ channel: id, mode: this.controller.state().mode, by: e.by.split(':')[0] ?? e.by });
+      else if (e.action === 'clear' || e.action === 'auto-out') deps.metrics?.clearsTotal.inc({ channel: id, reason: e.detail ?? e.action });
+    });
+  }
+
+  state(): ChannelState {
+    return this.controller.state();
+  }
+
+  handle(msg: ClientMessage, by: string): void {
+    this.controller.handle(msg, by);
+  }
+
+  /** Stops any current source, then starts this one. Refuses unlisted protocols before anything starts. */
+  async attach(url: string, opts: AttachOptions): Promise<void> {
+    const spec = parseInput(url);
+    await this.detach();
+    const { config, log } = this.deps;
+    const pool = await this.deps.pool();
+    const isFile = spec.kind === 'file';
+    const realtime = isFile ? (opts.realtime ?? true) : false;
+    const source = new FfmpegFrameSource({
+      ...config.ingest,
+      input: url,
+      channel: this.id,
+      loop: isFile ? (opts.loop ?? config.ingest.loop) : false,
+      realtime,
+      // A file played at its native rate stands in for a live feed: drop rather than fall behind.
+      live: isFile ? realtime : undefined,
+      logger: log,
+    });
+    const pipeline = new SourcePipeline({
+      source,
+      pool,
+      config,
+      recognizer: () => this.deps.ctx.recognizer,
+      policy: isFile && !realtime ? 'file' : 'live',
+      log,
+    });
+    this.url = url;
+    this.pipeline = pipeline;
+    this.droppedSeen = 0;
+    this.setStatus(source.status);
+    pipeline.on('status', (s) => this.setStatus(s));
+    pipeline.on('frame', (a) => this.onFrame(a));
+    this.running = pipeline.start().then(
+      (summary) => log.info({ channel: this.id, summary }, `channel ${this.id}: source ended`),
+      (err: unknown) => {
+        log.error({ channel: this.id, err }, `channel ${this.id}: ${(err as Error).message}`);
+        this.setStatus({ state: 'error', kind: 'unknown', message: (err as Error).message, fatal: true });
+      },
+    );
+    log.info({ channel: this.id, source: redact(url) }, `channel ${this.id}: attached ${redact(url)}`);
+  }
+
+  async detach(): Promise<void> {
+    const pipeline = this.pipeline;
+    if (!pipeline) return;
+    this.pipeline = null;
+    await pipeline.stop().catch(() => undefined);
+    await this.running;
+    this.running = null;
+    this.url = null;
+    this.setStatus({ state: 'idle' });
+    this.controller.onSourceGone();
+  }
+
+  info(): ChannelInfo {
+    return {
+      id: this.id,
+      source: { url: this.url ? redact(this.url) : null, status: this.status.state, detail: statusDetail(this.status) },
+      state: this.state(),
+      timing: this.delay.report(),
+      analysedFrames: this.analysedFrames,
+      dropped: this.pipeline?.summary().dropped ?? 0,
+    };
+  }
+
+  private setStatus(s: SourceStatus): void {
+    this.status = s;
+    this.deps.metrics?.sourceUp.set({ channel: this.id }, s.state === 'playing' ? 1 : 0);
+    this.controller.setSource({ url: this.url ? redact(this.url) : null, state: s.state, detail: statusDetail(s) });
+  }
+
+  private onFrame(a: FrameAnalysis): void {
+    this.analysedFrames++;
+    const m = this.deps.metrics;
+    m?.framesTotal.inc({ channel: this.id });
+    m?.frameLatency.observe({ channel: this.id }, a.latencyMs / 1000);
+    m?.tracksActive.set({ channel: this.id }, a.tracks.length);
+    const dropped = this.pipeline?.summary().dropped ?? 0;
+    if (dropped > this.droppedSeen) m?.framesDroppedTotal.inc({ channel: this.id }, dropped - this.droppedSeen);
+    this.droppedSeen = dropped;
+    if (this.status.state !== 'playing') this.setStatus({ state: 'playing', width: a.width, height: a.height });
+    this.controller.onFrame(a);
+  }
+
+  private sendTags(msg: TagsMessage): void {
+    const sent: TagsMessage = { ...msg, sentAt: Date.now() };
+    this.deps.output.broadcastTags(sent);
+    const delayMs = sent.sentAt - sent.frameWallMs;
+    this.delay.push(delayMs);
+    this.deps.metrics?.overlayDelay.observe({ channel: this.id }, delayMs / 1000);
+  }
+
+  dispose(): void {
+    this.controller.dispose();
+  }
+}
+
+export class ChannelManager {
+  private readonly channels = new Map<string, Channel>();
+  private poolPromise: Promise<VisionPool> | null = null;
+  private readonly asRun: AsRunLog;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly output: OverlayOutput,
+    private readonly createPool: () => Promise<VisionPool>,
+    private readonly metrics: FacecastMetrics | null = null,
+  ) {
+    this.asRun = new AsRunLog(ctx.roster.db);
+    // Stats from a feed (PATCH /api/players/:id/stats) and roster edits show on air at once.
+    ctx.events.on('player', ({ id }) => {
+      for (const c of this.channels.values()) c.controller.playerChanged(id);
+    });
+    this.ensure('1');
+  }
+
+  get log(): Logger {
+    return this.ctx.log;
+  }
+
+  get asRunLog(): AsRunLog {
+    return this.asRun;
+  }
+
+  /** The channel, created on first use (graphics pages may connect before a source exists). */
+  ensure(id: string): Channel {
+    checkChannelId(id);
+    let c = this.channels.get(id);
+    if (!c) {
+      c = new Channel(id, {
+        config: this.ctx.config,
+        ctx: this.ctx,
+        pool: () => this.pool(),
+        output: this.output,
+        metrics: this.metrics,
+        asRun: this.asRun,
+        log: this.ctx.log,
+      });
+      this.channels.set(id, c);
+    }
+    return c;
+  }
+
+  get(id: string): Channel | undefined {
+    return this.channels.get(id);
+  }
+
+  list(): ChannelInfo[] {
+    return [...this.channels.values()].map((c) => c.info());
+  }
+
+  async attach(id: string, url: string, opts: AttachOptions = {}): Promise<ChannelInfo> {
+    const c = this.ensure(id);
+    await c.attach(url, opts);
+    return c.info();
+  }
+
+  async detach(id: string): Promise<ChannelInfo> {
+    const c = this.channels.get(id);
+    if (!c) throw new HttpError(404, 'NO_CHANNEL', `no channel "${id}": GET /api/channels lists them`);
+    await c.detach();
+    return c.info();
+  }
+
+  /** One vision pool for every channel: workers are the scarce resource, not channels. */
+  private pool(): Promise<VisionPool> {
+    this.poolPromise ??= this.createPool().catch((err: unknown) => {
+      this.poolPromise = null;
+      throw err;
+    });
+    return this.poolPromise;
+  }
+
+  poolIfStarted(): Promise<VisionPool> | null {
+    return this.poolPromise;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.channels.values()].map((c) => c.detach()));
+    for (const c of this.channels.values()) c.dispose();
+    const pool = this.poolPromise;
+    this.poolPromise = null;
+    if (pool) await (await pool.catch(() => null))?.close();
+  }
+}

@@ -1,0 +1,133 @@
+// Channels and what goes on air, over HTTP (the same commands the dashboard sends over the
+// WebSocket, for scripts, stats feeds and control surfaces such as a Stream Deck):
+//   GET    /api/channels                       {channels: ChannelInfo[]}
+//   GET    /api/channels/:id                   {channel}
+//   PUT    /api/channels/:id/source            {url, loop?, realtime?} → attach (unlisted protocols: 400)
+//   DELETE /api/channels/:id/source            detach
+//   POST   /api/channels/:id/take              {playerId? | cueId?, card?}
+//   POST   /api/channels/:id/clear             {layer?}
+//   POST   /api/channels/:id/cue               {playerId}
+//   PUT    /api/channels/:id/mode              {mode}
+//   PUT    /api/channels/:id/name-tags         {on}
+//   GET    /api/as-run?channel=&limit=&format=csv
+//   GET    /api/timing                         per channel: graphics delay and the video delay to set
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { InputRefusedError } from '../../ingest/index.ts';
+import { OverlayError } from '../../overlay/controller.ts';
+import { clientMessageSchema, type ClientMessage } from '../../shared/protocol.ts';
+import type { ChannelManager } from '../channels.ts';
+import { HttpError } from '../errors.ts';
+import { API_ACTOR, parseBody, requireJson } from './common.ts';
+
+const attachSchema = z.strictObject({
+  url: z.string().min(1).max(4096).describe('file path, rtmp://, srt://, udp://, rtp://, http(s)://….m3u8 or a capture device'),
+  loop: z.boolean().optional().describe('files only: start again at the end'),
+  realtime: z.boolean().optional().describe('files only: play at the native frame rate (default true)'),
+});
+
+const asRunQuerySchema = z.strictObject({
+  channel: z.string().max(32).optional(),
+  limit: z.coerce.number().int().min(1).max(100_000).optional(),
+  format: z.enum(['json', 'csv']).optional(),
+});
+
+/** Who the as-run log names: the API, or the caller's own label (X-Facecast-Operator). */
+function actor(req: Request): string {
+  const who = req.get('x-facecast-operator');
+  return who && /^[\w .@-]{1,40}$/.test(who) ? `api:${who}` : API_ACTOR;
+}
+
+/** An overlay command as the WebSocket would carry it, validated by the same schema. */
+function command(type: ClientMessage['type'], body: unknown): ClientMessage {
+  const r = clientMessageSchema.safeParse({ ...(typeof body === 'object' && body ? body : {}), type });
+  if (!r.success) throw new HttpError(400, 'INVALID_REQUEST', `invalid ${type} request: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+function overlayCall(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof OverlayError) throw new HttpError(err.status ?? 409, err.code, err.message);
+    throw err;
+  }
+}
+
+export function channelsRouter(channels: ChannelManager): Router {
+  const r = Router();
+  const mustGet = (id: string) => {
+    const c = channels.get(id);
+    if (!c) throw new HttpError(404, 'NO_CHANNEL', `no channel "${id}": attach a source with PUT /api/channels/${id}/source, or GET /api/channels`);
+    return c;
+  };
+
+  r.get('/channels', (_req, res) => {
+    res.json({ channels: channels.list() });
+  });
+
+  r.get('/channels/:id', (req, res) => {
+    res.json({ channel: mustGet(req.params.id).info() });
+  });
+
+  r.put('/channels/:id/source', async (req, res) => {
+    requireJson(req);
+    const body = parseBody(attachSchema, req, 'source');
+    try {
+      res.json({ channel: await channels.attach(req.params.id, body.url, body) });
+    } catch (err) {
+      if (err instanceof InputRefusedError) throw new HttpError(400, 'INPUT_REFUSED', err.message);
+      throw err;
+    }
+  });
+
+  r.delete('/channels/:id/source', async (req, res) => {
+    res.json({ channel: await channels.detach(req.params.id) });
+  });
+
+  for (const [path, type] of [
+    ['take', 'take'],
+    ['clear', 'clear'],
+    ['cue', 'cue'],
+  ] as const) {
+    r.post(`/channels/:id/${path}`, (req, res) => {
+      const c = mustGet(req.params.id);
+      const msg = command(type, req.is('application/json') ? req.body : {});
+      overlayCall(() => c.handle(msg, actor(req)));
+      res.json({ state: c.state() });
+    });
+  }
+
+  r.put('/channels/:id/mode', (req, res) => {
+    requireJson(req);
+    const c = mustGet(req.params.id);
+    const msg = command('mode', req.body);
+    overlayCall(() => c.handle(msg, actor(req)));
+    res.json({ state: c.state() });
+  });
+
+  r.put('/channels/:id/name-tags', (req, res) => {
+    requireJson(req);
+    const c = mustGet(req.params.id);
+    const msg = command('nameTags', req.body);
+    overlayCall(() => c.handle(msg, actor(req)));
+    res.json({ state: c.state() });
+  });
+
+  r.get('/as-run', (req, res) => {
+    const q = asRunQuerySchema.safeParse(req.query);
+    if (!q.success) throw new HttpError(400, 'INVALID_REQUEST', `invalid query: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const rows = channels.asRunLog.list({ channel: q.data.channel, limit: q.data.limit ?? 1000 });
+    if (q.data.format === 'csv') {
+      res.type('text/csv; charset=utf-8').attachment('as-run.csv').send(channels.asRunLog.toCsv(rows));
+      return;
+    }
+    res.json({ entries: rows });
+  });
+
+  r.get('/timing', (_req, res) => {
+    res.json({ channels: channels.list().map((c) => ({ id: c.id, ...c.timing })) });
+  });
+
+  return r;
+}
