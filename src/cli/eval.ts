@@ -38,6 +38,8 @@ export interface EvalCliOptions {
   configs?: EvalConfigName[];
   /** Show progress bars even when stderr is not a terminal. */
   progress?: boolean;
+  /** Add a `+adapt` row per configuration: every training also trains a triplet head and goes through it. */
+  adapt?: boolean;
 }
 
 export const DEFAULT_NEGATIVES_LIMIT = 300;
@@ -89,6 +91,7 @@ export function evalSummary(r: EvalResult, config: Config, extra: { backend?: st
     negatives: r.negatives,
     configs: r.configs.map((k) => ({
       name: k.name,
+      adapted: k.adapted === true,
       augmentation: k.augmentation,
       negatives: k.negatives,
       negativeFaces: k.negativeFaces,
@@ -145,6 +148,7 @@ export async function runEval(dir: string, opts: EvalCliOptions, config: Config,
       quick: opts.quick,
       configs: opts.configs,
       progress: bars,
+      ...(opts.adapt ? { adapt: {} } : {}),
     });
   } finally {
     await engine.dispose();
@@ -170,6 +174,7 @@ export async function runEval(dir: string, opts: EvalCliOptions, config: Config,
     `${result.dir}: ${result.identities.length} identities, ${result.images} images, ${result.detected} with exactly one face (${engine.backend.name})`,
     `negatives: ${n.folder ? `${n.folderFaces} faces from ${n.folderImages} images of ${n.folder}` : 'no folder'}${n.builtinImages ? `, ${n.builtinFaces} built-in faces` : ', no built-in'}; ${result.views} augmented views per image`,
     `protocol: leave-one-image-out identification + leave-identity-out false accepts, ${result.quick ? 'quick (C fixed from the full-data training, 3 folds)' : 'every training with the product defaults (C by 5-fold cross-validation)'}`,
+    ...(result.configs.some((k) => k.adapted) ? ['+adapt rows: every training also trains a triplet head (semi-hard, α 0.2) on its own training photos and classifies through it (forced on)'] : []),
     '',
     evalTable(result),
     '',

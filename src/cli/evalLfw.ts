@@ -12,6 +12,9 @@ import { VisionEngine } from '../vision/engine.ts';
 import { decodeImage } from '../vision/image.ts';
 import type { DetectedFace } from '../vision/types.ts';
 import { fmt, printJson, table } from './output.ts';
+import { applyHead, headWeightsOf, type HeadWeights } from '../recognition/adapt/adapter.ts';
+import type { LfwGuardPairs } from '../recognition/adapt/adaptRoster.ts';
+import { loadModel, ModelStoreError } from '../recognition/store.ts';
 import { Progress } from './progress.ts';
 
 export interface EvalLfwOptions {
@@ -23,6 +26,8 @@ export interface EvalLfwOptions {
   json?: boolean;
   /** Keep per-image embeddings under <dataDir>/cache so a rerun skips finished images. */
   cache: boolean;
+  /** Also report accuracy through the triplet head of the model in this data directory. */
+  adapter?: string;
 }
 
 type Embeddings = Record<string, number[] | null>;
@@ -85,38 +90,98 @@ export interface LfwRow {
   testAccuracy: number;
   facesNotFound: number;
   images: number;
+  /** The same through a trained adapter (--adapter). */
+  adapted?: LfwAdaptedRow;
+}
+
+export interface LfwAdaptedRow {
+  threshold: number;
+  trainAccuracy: number;
+  testAccuracy: number;
+  /** adapted − raw DevTest accuracy, percentage points. */
+  deltaPoints: number;
+}
+
+type EmbeddingCache = Map<AlignmentName, Embeddings>;
+
+/** Embeddings of `paths` for one detector and its alignments, from/to <dataDir>/cache when `useCache`. */
+async function cachedEmbeddings(
+  engine: VisionEngine,
+  detector: DetectorName,
+  alignments: AlignmentName[],
+  paths: string[],
+  config: Config,
+  useCache: boolean,
+): Promise<EmbeddingCache> {
+  const cacheDir = join(config.dataDir, 'cache');
+  // The cache is only valid for the same embedding setup: detector, alignment and flip averaging.
+  const cacheFile = (a: AlignmentName) => join(cacheDir, `lfw-${detector}-${a}${config.vision.flipAverage ? '-flip' : ''}.json`);
+  const cache: EmbeddingCache = new Map(
+    alignments.map((a) => [a, useCache && existsSync(cacheFile(a)) ? (JSON.parse(readFileSync(cacheFile(a), 'utf8')) as Embeddings) : {}]),
+  );
+  await embedAll(engine, detector, alignments, paths, cache);
+  if (useCache) {
+    mkdirSync(cacheDir, { recursive: true });
+    for (const [a, e] of cache) writeFileSync(cacheFile(a), JSON.stringify(e));
+  }
+  return cache;
+}
+
+/**
+ * LFW View 1 pairs with the configured detector's and alignment's embeddings, for the adaptation's
+ * forgetting guard (`facecast train --adapt --lfw <dir>`).
+ */
+export async function lfwGuardPairs(root: string, opts: { limit: number; cache: boolean }, config: Config, log: Logger): Promise<LfwGuardPairs> {
+  const train = limitPairs(readPairs(root, 'DevTrain'), opts.limit);
+  const test = limitPairs(readPairs(root, 'DevTest'), opts.limit);
+  const paths = [...new Set([...train, ...test].flatMap((p) => [lfwImagePath(root, p.a), lfwImagePath(root, p.b)]))];
+  const engine = await VisionEngine.create(config.vision, log);
+  try {
+    const emb = (await cachedEmbeddings(engine, config.vision.detector, [config.vision.alignment], paths, config, opts.cache)).get(config.vision.alignment)!;
+    const resolve = (pairs: LfwPair[]) => pairs.map((p) => ({ same: p.same, a: emb[lfwImagePath(root, p.a)] ?? null, b: emb[lfwImagePath(root, p.b)] ?? null }));
+    return { root, train: resolve(train), test: resolve(test) };
+  } finally {
+    await engine.dispose();
+  }
 }
 
 export async function runEvalLfw(opts: EvalLfwOptions, config: Config, log: Logger): Promise<LfwRow[]> {
   const train = limitPairs(readPairs(opts.root, 'DevTrain'), opts.limit);
   const test = limitPairs(readPairs(opts.root, 'DevTest'), opts.limit);
   const paths = [...new Set([...train, ...test].flatMap((p) => [lfwImagePath(opts.root, p.a), lfwImagePath(opts.root, p.b)]))];
+  let head: HeadWeights | undefined;
+  if (opts.adapter) {
+    const model = loadModel(opts.adapter);
+    if (!model) throw new ModelStoreError(`no model in ${opts.adapter}: train one with \`facecast train --adapt\` first`);
+    if (!model.classifier.adapter) throw new ModelStoreError(`the model in ${opts.adapter} has no adapter: train it with \`facecast train --adapt\``);
+    head = headWeightsOf(model.classifier.adapter);
+  }
   const engine = await VisionEngine.create(config.vision, log);
-  const cacheDir = join(config.dataDir, 'cache');
   const rows: LfwRow[] = [];
   try {
     for (const detector of opts.detectors) {
-      // The cache is only valid for the same embedding setup: detector, alignment and flip averaging.
-      const cacheFile = (a: AlignmentName) => join(cacheDir, `lfw-${detector}-${a}${config.vision.flipAverage ? '-flip' : ''}.json`);
-      const cache = new Map<AlignmentName, Embeddings>(
-        opts.alignments.map((a) => [a, opts.cache && existsSync(cacheFile(a)) ? (JSON.parse(readFileSync(cacheFile(a), 'utf8')) as Embeddings) : {}]),
-      );
-      await embedAll(engine, detector, opts.alignments, paths, cache);
-      if (opts.cache) {
-        mkdirSync(cacheDir, { recursive: true });
-        for (const [a, e] of cache) writeFileSync(cacheFile(a), JSON.stringify(e));
-      }
+      const cache = await cachedEmbeddings(engine, detector, opts.alignments, paths, config, opts.cache);
       for (const alignment of opts.alignments) {
         const emb = cache.get(alignment)!;
         const { threshold, accuracy } = bestThreshold(score(train, opts.root, emb));
+        const testAccuracy = accuracyAt(score(test, opts.root, emb), threshold);
+        let adapted: LfwAdaptedRow | undefined;
+        if (head) {
+          const h = head;
+          const through: Embeddings = Object.fromEntries(Object.entries(emb).map(([k, v]) => [k, v ? Array.from(applyHead(h, v)) : null]));
+          const a = bestThreshold(score(train, opts.root, through));
+          const t = accuracyAt(score(test, opts.root, through), a.threshold);
+          adapted = { threshold: a.threshold, trainAccuracy: a.accuracy, testAccuracy: t, deltaPoints: (t - testAccuracy) * 100 };
+        }
         rows.push({
           detector,
           alignment,
           threshold,
           trainAccuracy: accuracy,
-          testAccuracy: accuracyAt(score(test, opts.root, emb), threshold),
+          testAccuracy,
           facesNotFound: paths.filter((p) => emb[p] === null).length,
           images: paths.length,
+          ...(adapted ? { adapted } : {}),
         });
       }
     }
@@ -126,12 +191,24 @@ export async function runEvalLfw(opts: EvalLfwOptions, config: Config, log: Logg
   if (opts.json) printJson({ backend: engine.backend.name, pairs: { train: train.length, test: test.length }, rows });
   else {
     process.stdout.write(`LFW View 1: threshold picked on ${train.length} DevTrain pairs, accuracy on ${test.length} DevTest pairs (${engine.backend.name})\n`);
+    const headCols = head ? ['through head: threshold', 'DevTrain acc', 'DevTest acc', 'Δ points'] : [];
     process.stdout.write(
       table(
-        ['detector', 'alignment', 'threshold', 'DevTrain acc', 'DevTest acc', 'no face / images'],
-        rows.map((r) => [r.detector, r.alignment, fmt(r.threshold, 3), `${fmt(r.trainAccuracy * 100, 2)} %`, `${fmt(r.testAccuracy * 100, 2)} %`, `${r.facesNotFound} / ${r.images}`]),
+        ['detector', 'alignment', 'threshold', 'DevTrain acc', 'DevTest acc', 'no face / images', ...headCols],
+        rows.map((r) => [
+          r.detector,
+          r.alignment,
+          fmt(r.threshold, 3),
+          `${fmt(r.trainAccuracy * 100, 2)} %`,
+          `${fmt(r.testAccuracy * 100, 2)} %`,
+          `${r.facesNotFound} / ${r.images}`,
+          ...(r.adapted
+            ? [fmt(r.adapted.threshold, 3), `${fmt(r.adapted.trainAccuracy * 100, 2)} %`, `${fmt(r.adapted.testAccuracy * 100, 2)} %`, fmt(r.adapted.deltaPoints, 2)]
+            : []),
+        ]),
       ) + '\n',
     );
+    if (head) process.stdout.write(`through head: the adapter of ${opts.adapter}/models/classifier.json (used by recognition: ${loadModel(opts.adapter!)!.classifier.adapter!.used})\n`);
   }
   return rows;
 }

@@ -7,10 +7,30 @@ import { addNegativePhotos, ensureBuiltinNegatives, trainRoster } from '../recog
 import { saveModel } from '../recognition/store.ts';
 import { VisionEngine } from '../vision/engine.ts';
 import { openDataRoster } from './context.ts';
-import { fmt, printJson } from './output.ts';
+import { fmt, printJson, table } from './output.ts';
+import { ConfigError } from '../config/load.ts';
+import { selectBackend } from '../vision/backend.ts';
+import type { SavedAdapter } from '../recognition/adapt/adapter.ts';
+import { lfwGuardPairs } from './evalLfw.ts';
 import { Progress } from './progress.ts';
 
-export async function runTrain(opts: { augment: boolean; json?: boolean }, config: Config, log: Logger): Promise<number> {
+export interface TrainCliOptions {
+  augment: boolean;
+  json?: boolean;
+  /** Train the triplet head too (used only when it beats the raw embeddings). */
+  adapt?: boolean;
+  /** With adapt: LFW View 1 folder for the forgetting guard. */
+  lfw?: string;
+  lfwLimit?: number;
+  selection?: 'semi-hard' | 'batch-hard';
+  margin?: number;
+}
+
+export async function runTrain(opts: TrainCliOptions, config: Config, log: Logger): Promise<number> {
+  if (opts.margin !== undefined && !(opts.margin > 0)) throw new ConfigError(`--margin must be a positive number, got ${opts.margin}`);
+  // The LFW embeddings come first (minutes without a cache), before the roster is opened.
+  const lfw = opts.adapt && opts.lfw ? await lfwGuardPairs(opts.lfw, { limit: opts.lfwLimit ?? 0, cache: true }, config, log) : undefined;
+  if (opts.adapt) await selectBackend(config.vision.backend);
   const roster = openDataRoster(config);
   try {
     if (config.recognition.builtinNegatives && roster.listNegatives('builtin').length === 0) {
@@ -25,9 +45,12 @@ export async function runTrain(opts: { augment: boolean; json?: boolean }, confi
     const { model } = trainRoster(
       roster,
       { embedder: 'faceRecognition', detector: config.vision.detector, alignment: config.vision.alignment },
-      { augmented: opts.augment },
+      {
+        augmented: opts.augment,
+        ...(opts.adapt ? { adapt: { head: { selection: opts.selection ?? 'semi-hard', margin: opts.margin ?? 0.2 }, lfw } } : {}),
+      },
       (done, total, note) => {
-        progress ??= new Progress('train', total);
+        progress ??= new Progress(opts.adapt ? 'train --adapt' : 'train', total);
         progress.update(done, note);
       },
     );
@@ -36,7 +59,9 @@ export async function runTrain(opts: { augment: boolean; json?: boolean }, confi
     const seconds = (performance.now() - started) / 1000;
     const m = model.classifier.metrics;
     const t = model.classifier.thresholds;
-    if (opts.json) printJson({ path, seconds, thresholds: t, metrics: m });
+    const adapter = model.classifier.adapter;
+    const adapterSummary = adapter && { used: adapter.used, reason: adapter.reason, training: adapter.training, cv: adapter.cv, lfw: adapter.lfw };
+    if (opts.json) printJson({ path, seconds, thresholds: t, metrics: m, ...(adapterSummary ? { adapter: adapterSummary } : {}) });
     else {
       process.stdout.write(
         `trained on ${m.players} players, ${m.samples} embeddings${model.augmented ? ' (with augmented views)' : ''}, ${m.negatives} negatives in ${fmt(seconds, 1)} s\n` +
@@ -46,11 +71,35 @@ export async function runTrain(opts: { augment: boolean; json?: boolean }, confi
           `saved ${path}\n`,
       );
       for (const w of m.warnings) process.stdout.write(`warning: ${w}\n`);
+      if (adapter) process.stdout.write(adapterReport(adapter));
     }
     return 0;
   } finally {
     roster.close();
   }
+}
+
+/** What `train --adapt` prints about the head: training, the cross-validated comparison, LFW, the decision. */
+export function adapterReport(a: SavedAdapter): string {
+  const pct = (v: number) => `${fmt(v * 100, 1)} %`;
+  const tr = a.training;
+  const row = (name: string, c: SavedAdapter['cv']['raw']) => [name, `${pct(c.accuracy)}`, c.wrongNames, `${pct(c.rank1)}`, `${c.falseAccepts}/${c.strangerTrials}`];
+  const lines = [
+    `adaptation: triplet head (${tr.selection}, α = ${tr.margin}, P×K = ${tr.playersPerBatch}×${tr.facesPerPlayer}) on ${tr.backend}: ${tr.epochs} epochs, kept epoch ${tr.bestEpoch}, ${tr.steps} steps, ${fmt(tr.trainingMs / 1000, 1)} s`,
+    `  early stopping: ${tr.validation}; loss ${fmt(tr.validationLoss.initial, 4)} → ${fmt(tr.validationLoss.best, 4)}`,
+    `  held-out identification, leave-source-photo-out over ${a.cv.folds} folds (${a.cv.raw.trials} real photos, ${fmt(a.cv.ms / 1000, 1)} s):`,
+    table(['embedding', 'named correctly', 'wrong names', 'rank-1', 'negatives named'], [row('raw', a.cv.raw), row('through head', a.cv.adapted)])
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n'),
+  ];
+  if (a.lfw) {
+    lines.push(
+      `  LFW View 1 (${a.lfw.trainPairs} DevTrain / ${a.lfw.testPairs} DevTest pairs): DevTest raw ${fmt(a.lfw.raw.devTest * 100, 2)} %, through head ${fmt(a.lfw.adapted.devTest * 100, 2)} % (Δ ${fmt(a.lfw.deltaPoints, 2)} points, limit ±${a.lfw.maxDeltaPoints})`,
+    );
+  } else lines.push('  LFW guard: not run (give --lfw <dir>)');
+  lines.push(`  head ${a.used ? 'USED' : 'OFF'}: ${a.reason}`);
+  return lines.join('\n') + '\n';
 }
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.avif']);

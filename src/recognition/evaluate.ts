@@ -25,6 +25,7 @@ import { decodeImage } from '../vision/image.ts';
 import { euclidean } from '../eval/lfw.ts';
 import { trainClassifier, type Gate, type NegativeSample, type TrainSample, type TrainedClassifier } from './linearSvmClassifier.ts';
 import type { Thresholds, TrainOptions } from './model.ts';
+import { adaptAndTrain, type AdaptOptions } from './adapt/adaptRoster.ts';
 
 // ───────────────────────────── data ─────────────────────────────
 
@@ -390,8 +391,13 @@ export interface Spread {
   max: number;
 }
 
+/** A configuration's row: `+adapt` when every training also trained a triplet head and went through it. */
+export type EvalRowName = EvalConfigName | `${EvalConfigName}+adapt`;
+
 export interface ConfigResult {
-  name: EvalConfigName;
+  name: EvalRowName;
+  /** Every training went through a triplet head trained on its own training photos (forced on). */
+  adapted?: boolean;
   augmentation: boolean;
   negatives: boolean;
   /** Negative faces in training (0 when negatives are off). */
@@ -432,6 +438,11 @@ export interface EvaluateOptions {
   quick?: boolean;
   /** Options for every training (default: the product's defaults). */
   trainOptions?: Partial<TrainOptions>;
+  /**
+   * Also train a triplet head in every training and classify through it (forced on, no nested
+   * cross-validation: this measures the head itself). runEvaluation adds these as `+adapt` rows.
+   */
+  adapt?: Partial<AdaptOptions>;
 }
 
 function spread(values: number[]): Spread {
@@ -451,9 +462,11 @@ function samplesOf(images: readonly EvalImage[], augmentation: boolean): TrainSa
   return out;
 }
 
-function timedTrain(samples: TrainSample[], negatives: NegativeSample[], options: Partial<TrainOptions>): { clf: TrainedClassifier; ms: number } {
+function timedTrain(samples: TrainSample[], negatives: NegativeSample[], options: Partial<TrainOptions>, adapt?: Partial<AdaptOptions>): { clf: TrainedClassifier; ms: number } {
   const t0 = performance.now();
-  const clf = trainClassifier(samples, negatives, options);
+  const clf = adapt
+    ? adaptAndTrain(samples, negatives, { ...adapt, classifier: options, force: true, skipCv: true }).classifier
+    : trainClassifier(samples, negatives, options);
   return { clf, ms: performance.now() - t0 };
 }
 
@@ -481,8 +494,9 @@ export function evaluateConfig(
   };
   const base = opts.trainOptions ?? {};
 
-  const full = timedTrain(samplesOf(images, augmentation), negs, base);
-  onTraining?.(`${name}: all images`);
+  const row: EvalRowName = opts.adapt ? `${name}+adapt` : name;
+  const full = timedTrain(samplesOf(images, augmentation), negs, base, opts.adapt);
+  onTraining?.(`${row}: all images`);
   note(full.clf);
   const loopOptions: Partial<TrainOptions> = opts.quick ? { ...base, cGrid: [full.clf.metrics.C], folds: 3 } : base;
 
@@ -495,7 +509,7 @@ export function evaluateConfig(
       continue;
     }
     const rest = images.filter((o) => o !== im);
-    const { clf, ms } = timedTrain(samplesOf(rest, augmentation), negs, loopOptions);
+    const { clf, ms } = timedTrain(samplesOf(rest, augmentation), negs, loopOptions, opts.adapt);
     times.push(ms);
     note(clf);
     looT.push(clf.thresholds);
@@ -514,7 +528,7 @@ export function evaluateConfig(
       rejectedBy: p.rejectedBy,
       thresholds: clf.thresholds,
     });
-    onTraining?.(`${name}: without ${basename(im.file)}`);
+    onTraining?.(`${row}: without ${basename(im.file)}`);
   }
 
   const strangers: StrangerTrial[] = [];
@@ -522,7 +536,7 @@ export function evaluateConfig(
     const held = images.filter((i) => i.label === id && i.detected);
     const rest = images.filter((i) => i.label !== id);
     if (held.length > 0 && rest.some((i) => i.detected)) {
-      const { clf, ms } = timedTrain(samplesOf(rest, augmentation), negs, loopOptions);
+      const { clf, ms } = timedTrain(samplesOf(rest, augmentation), negs, loopOptions, opts.adapt);
       times.push(ms);
       note(clf);
       for (const im of held) {
@@ -538,7 +552,7 @@ export function evaluateConfig(
         });
       }
     }
-    onTraining?.(`${name}: without ${id}`);
+    onTraining?.(`${row}: without ${id}`);
   }
 
   const count = (o: TrialOutcome) => trials.filter((t) => t.outcome === o).length;
@@ -546,7 +560,8 @@ export function evaluateConfig(
   const falseAccepts = strangers.filter((s) => s.predicted !== null).length;
   const m = full.clf.metrics;
   return {
-    name,
+    name: row,
+    adapted: opts.adapt !== undefined,
     augmentation,
     negatives: useNegatives,
     negativeFaces: negs.length,
@@ -659,10 +674,14 @@ export async function runEvaluation(engine: VisionEngine, dir: string, opts: Eva
   const configs = runnableConfigs(opts.configs ?? CONFIG_NAMES, negatives.length > 0);
   if (configs.length === 0) throw new EvalInputError('no configuration to run (negatives were asked for but none were found)');
   const perConfig = trainingsPerConfig(images, set.identities);
-  const bar = progress('training', perConfig * configs.length);
+  // With adapt: every configuration again, each training through its own triplet head.
+  const rows = [...configs.map((c) => [c, false] as const), ...(opts.adapt ? configs.map((c) => [c, true] as const) : [])];
+  const bar = progress('training', perConfig * rows.length);
   const results: ConfigResult[] = [];
   try {
-    for (const name of configs) results.push(evaluateConfig(name, set.identities, images, negatives, opts, (note) => bar.tick(note)));
+    for (const [name, adapted] of rows) {
+      results.push(evaluateConfig(name, set.identities, images, negatives, { ...opts, adapt: adapted ? opts.adapt : undefined }, (note) => bar.tick(note)));
+    }
   } finally {
     bar.finish();
   }
@@ -684,7 +703,7 @@ export async function runEvaluation(engine: VisionEngine, dir: string, opts: Eva
       failed: [...folder.failed, ...builtin.failed],
     },
     quick: opts.quick === true,
-    defaultConfig: results.some((r) => r.name === DEFAULT_CONFIG) ? DEFAULT_CONFIG : results[results.length - 1]!.name,
+    defaultConfig: configs.includes(DEFAULT_CONFIG) ? DEFAULT_CONFIG : configs[configs.length - 1]!,
     configs: results,
     pairs: pairDistances(images, negatives),
     timings: { embedMs: tEmbed - t0, negativesMs: tNeg - tEmbed, trainMs: tEnd - tNeg, totalMs: tEnd - t0 },

@@ -27,6 +27,7 @@ import {
   type TrainOptions,
 } from './model.ts';
 import { fitPlatt, plattProbability, type PlattParams } from './platt.ts';
+import { applyHead, headWeightsOf, type HeadWeights } from './adapt/adapter.ts';
 import { createRng, decisionRow, packRows, shuffleInPlace, trainLinearSvmPacked, type PackedRows, type SvmModel } from './svm.ts';
 
 export type { SavedModel, Thresholds, TrainingMetrics, TrainOptions };
@@ -123,6 +124,8 @@ export class LinearSvmClassifier implements TrainedClassifier {
   private readonly biases: Float64Array;
   private readonly platt: PlattParams[];
   private readonly galleries: PackedRows[];
+  /** The triplet head when the model says to use it: embeddings go through it before everything else. */
+  private readonly head: HeadWeights | null;
 
   /** Validates `json` (zod) before using it; throws with every problem listed. */
   static fromJSON(json: unknown): LinearSvmClassifier {
@@ -139,11 +142,26 @@ export class LinearSvmClassifier implements TrainedClassifier {
     this.biases = Float64Array.from(model.classes.map((c) => c.b));
     this.platt = model.classes.map((c) => ({ ...c.platt }));
     this.galleries = model.classes.map((c) => packRows(c.gallery));
+    this.head = model.adapter?.used ? headWeightsOf(model.adapter) : null;
+  }
+
+  /** Whether embeddings go through a triplet head (model.adapter.used). */
+  get adapted(): boolean {
+    return this.head !== null;
   }
 
   /** Raw decision values w_k·x + b_k, one per player, in `labels` order. */
   decisionValues(embedding: ArrayLike<number>): Float64Array {
+    return this.decisionValuesOf(this.project(embedding));
+  }
+
+  /** The checked embedding, through the head when one is used: the space the SVMs and gallery live in. */
+  private project(embedding: ArrayLike<number>): ArrayLike<number> {
     this.checkInput(embedding);
+    return this.head ? applyHead(this.head, embedding) : embedding;
+  }
+
+  private decisionValuesOf(embedding: ArrayLike<number>): Float64Array {
     const out = new Float64Array(this.weights.length);
     for (let k = 0; k < out.length; k++) {
       const w = this.weights[k]!;
@@ -154,8 +172,9 @@ export class LinearSvmClassifier implements TrainedClassifier {
     return out;
   }
 
-  predict(embedding: ArrayLike<number>): Prediction {
-    const dec = this.decisionValues(embedding);
+  predict(input: ArrayLike<number>): Prediction {
+    const embedding = this.project(input);
+    const dec = this.decisionValuesOf(embedding);
     const probs = dec.map((f, k) => plattProbability(f, this.platt[k]!));
     const { best, margin } = rankProbabilities(probs, dec);
     const distance = nearestDistance(this.galleries[best]!, embedding, -1, null);

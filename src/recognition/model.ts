@@ -1,6 +1,7 @@
 // The saved form of a trained roster classifier (plain JSON), declared once as a zod schema so that
 // a model file is validated, with a readable message, before anything trusts its numbers.
 import { z } from 'zod';
+import { adapterSchema } from './adapt/adapter.ts';
 
 export const MODEL_FORMAT = 'facecast-linear-svm';
 export const MODEL_VERSION = 1;
@@ -82,8 +83,10 @@ export const savedModelSchema = z
     thresholds: thresholdsSchema,
     options: trainOptionsSchema,
     metrics: metricsSchema,
+    adapter: adapterSchema.optional().describe('triplet head on the embeddings (facecast train --adapt); applied before the SVMs only when adapter.used'),
   })
   .superRefine((m, ctx) => {
+    if (m.adapter && m.adapter.dim !== m.dim) ctx.addIssue({ code: 'custom', path: ['adapter', 'dim'], message: `is ${m.adapter.dim}, expected dim = ${m.dim}` });
     // Shapes that zod cannot express per field: every vector has the model's dimension, labels are unique.
     const seen = new Set<string>();
     m.classes.forEach((c, i) => {

@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { loadClassifier, trainClassifier, type Classifier, type TrainSample } from './linearSvmClassifier.ts';
 import { loadModel, STORED_MODEL_VERSION, type StoredModel } from './store.ts';
 import type { TrainOptions } from './model.ts';
+import { adaptAndTrain, type AdaptOptions } from './adapt/adaptRoster.ts';
 
 export interface IdentityAnswer {
   id: string;
@@ -67,6 +68,12 @@ export interface TrainRosterOptions {
   /** Use augmented views (default true). */
   augmented: boolean;
   classifier?: Partial<TrainOptions>;
+  /**
+   * Train a triplet head on the embeddings too (src/recognition/adapt/) and use it only when it
+   * beats the raw embeddings on cross-validated identification (and the LFW guard, when given).
+   * Needs the TensorFlow.js backend ready (selectBackend).
+   */
+  adapt?: boolean | Partial<AdaptOptions>;
 }
 
 /** Trains the classifier on the roster as it is now; the result is ready for saveModel(). */
@@ -81,7 +88,9 @@ export function trainRoster(
   if (faces.length === 0) throw new Error('no enrolled faces to train on; enrol photos first with `facecast enroll <player> <photo...>`');
   const samples: TrainSample[] = faces.map((f) => ({ embedding: f.embedding, label: f.playerId, group: f.sourceSha256, augmented: f.augmented }));
   const negatives = roster.listNegatives().map((n) => ({ embedding: n.embedding, group: n.sourceSha256 }));
-  const trained = trainClassifier(samples, negatives, opts.classifier, onProgress);
+  const trained = opts.adapt
+    ? adaptAndTrain(samples, negatives, { ...(opts.adapt === true ? {} : opts.adapt), classifier: opts.classifier ?? {} }, onProgress).classifier
+    : trainClassifier(samples, negatives, opts.classifier, onProgress);
   const model: StoredModel = {
     version: STORED_MODEL_VERSION,
     trainedAt: new Date().toISOString(),

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { boxSchema, faceResultSchema, identitySchema } from '../shared/protocol.ts';
 import { playerFieldsSchema, playerIdSchema, statsPatchSchema } from '../roster/schema.ts';
 import { metricsSchema, thresholdsSchema } from '../recognition/model.ts';
+import { adapterSchema } from '../recognition/adapt/adapter.ts';
 
 /** Every non-2xx answer. `fields` lists the offending request fields of a 400. */
 export const errorResponseSchema = z.object({
@@ -103,6 +104,7 @@ export type VerifyResponse = z.infer<typeof verifyResponseSchema>;
 
 export const trainRequestSchema = z.strictObject({
   augmented: z.boolean().optional().describe('train on the augmented views too (default true)'),
+  adapt: z.boolean().optional().describe('also train a triplet head on the embeddings, used only when it beats them on cross-validated identification (default false)'),
 });
 
 /** The stored model without its weights and enrolled embeddings. */
@@ -117,6 +119,10 @@ export const modelInfoSchema = z.object({
   classes: z.number().int(),
   thresholds: thresholdsSchema,
   metrics: metricsSchema,
+  adapter: z
+    .object({ used: z.boolean(), reason: z.string(), cv: adapterSchema.shape.cv, training: adapterSchema.shape.training })
+    .optional()
+    .describe('the triplet head, when trained (POST /api/train {adapt: true}): whether recognition uses it and why'),
 });
 export type ModelInfo = z.infer<typeof modelInfoSchema>;
 

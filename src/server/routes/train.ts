@@ -12,10 +12,12 @@ import { saveModel, type StoredModel } from '../../recognition/store.ts';
 /** Everything about a model except its weights and enrolled embeddings (which can be megabytes). */
 export function modelInfo(model: StoredModel, stale: boolean): ModelInfo {
   const { trainedAt, rosterHash, players, vision, augmented, negatives, classifier } = model;
-  return { trainedAt, rosterHash, stale, players, vision, augmented, negatives, classes: classifier.classes.length, thresholds: classifier.thresholds, metrics: classifier.metrics };
+  const a = classifier.adapter;
+  const adapter = a ? { adapter: { used: a.used, reason: a.reason, cv: a.cv, training: a.training } } : {};
+  return { trainedAt, rosterHash, stale, players, vision, augmented, negatives, classes: classifier.classes.length, thresholds: classifier.thresholds, metrics: classifier.metrics, ...adapter };
 }
 
-async function train(ctx: AppContext, augmented: boolean) {
+async function train(ctx: AppContext, augmented: boolean, adapt: boolean) {
   const started = performance.now();
   const { roster, config, log } = ctx;
   // Checked before the built-in negatives are added, so a refused request writes nothing.
@@ -25,8 +27,9 @@ async function train(ctx: AppContext, augmented: boolean) {
   let negativesAdded = 0;
   if (config.recognition.builtinNegatives) negativesAdded = await ctx.useEngine((engine) => ensureBuiltinNegatives(engine, roster));
   const vision = { embedder: ctx.engine.embedder.name, detector: config.vision.detector, alignment: config.vision.alignment };
-  // trainRoster is synchronous CPU work (seconds for a large roster); it blocks this process meanwhile.
-  const { model } = trainRoster(roster, vision, { augmented });
+  // trainRoster is synchronous CPU work (seconds for a large roster, tens of seconds with adapt); it
+  // blocks this process meanwhile. adapt trains with tfjs on the engine's backend, so it waits its turn.
+  const { model } = adapt ? await ctx.useEngine(async () => trainRoster(roster, vision, { augmented, adapt })) : trainRoster(roster, vision, { augmented });
   saveModel(config.dataDir, model);
   // Loaded back from the file just written, so the live model is exactly the stored one.
   const stale = ctx.reloadRecognizer()?.isStale() ?? false;
@@ -38,11 +41,11 @@ export function trainRouter(ctx: AppContext): Router {
   const r = Router();
 
   r.post('/train', async (req, res) => {
-    const { augmented = true } = req.is('application/json') ? parseBody(trainRequestSchema, req, 'training request') : {};
+    const { augmented = true, adapt = false } = req.is('application/json') ? parseBody(trainRequestSchema, req, 'training request') : {};
     if (ctx.training) throw new HttpError(409, 'TRAINING_RUNNING', 'a training is already running; wait for it to finish (GET /api/model shows the result)');
     ctx.training = true;
     try {
-      res.json(await train(ctx, augmented));
+      res.json(await train(ctx, augmented, adapt));
     } finally {
       ctx.training = false;
     }
