@@ -133,6 +133,67 @@ export const channelStateSchema = z.object({
 });
 export type ChannelState = z.infer<typeof channelStateSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Operator dashboard (role=operator only). Graphics pages never receive these.
+
+/** A sampled frame for the dashboard preview, a few per second, with what the tracker saw. */
+export const previewMessageSchema = z.object({
+  type: z.literal('preview'),
+  channel: z.string(),
+  seq: z.number().int(),
+  pts: z.number(),
+  cut: z.boolean().describe('a shot cut was detected at this frame'),
+  width: z.number().int().describe('of the JPEG; boxes below are in these pixels'),
+  height: z.number().int(),
+  jpeg: z.string().describe('base64 JPEG of the frame (nothing drawn on it: the page draws boxes)'),
+  tracks: z.array(z.object({ id: z.number().int(), box: boxSchema, state: z.string(), identity: identitySchema.nullable() })),
+});
+export type PreviewMessage = z.infer<typeof previewMessageSchema>;
+
+/** One live track in "on screen now". */
+export const trackRowSchema = z.object({
+  trackId: z.number().int(),
+  playerId: z.string().nullable().describe('the suggested player, null = unknown'),
+  name: z.string().nullable(),
+  confidence: z.number().min(0).max(1).nullable(),
+  onScreenMs: z.number().describe('since the track started'),
+  state: z.string().describe('tracker state: tentative, confirmed, lost'),
+  onAir: z.enum(['cued', 'on-air', 'cooldown']).nullable(),
+  thumb: z.string().nullable().describe('base64 JPEG face crop (about 96 px), refreshed now and then'),
+});
+export type TrackRow = z.infer<typeof trackRowSchema>;
+
+export const tracksMessageSchema = z.object({ type: z.literal('tracks'), channel: z.string(), pts: z.number(), tracks: z.array(trackRowSchema) });
+export type TracksMessage = z.infer<typeof tracksMessageSchema>;
+
+export const healthMessageSchema = z.object({
+  type: z.literal('health'),
+  backend: z.string(),
+  device: z.string(),
+  workers: z.number().int(),
+  channels: z.array(
+    z.object({
+      id: z.string(),
+      source: z.object({ url: z.string().nullable(), state: z.string(), detail: z.string().nullable() }),
+      analysedFps: z.number(),
+      dropped: z.number().int(),
+      latencyMs: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
+      recommendedDelayMs: z.number().nullable(),
+      advice: z.string(),
+      outputs: z.object({ graphics: z.number().int(), operator: z.number().int() }),
+    }),
+  ),
+});
+export type HealthMessage = z.infer<typeof healthMessageSchema>;
+
+export const trainingMessageSchema = z.object({
+  type: z.literal('training'),
+  state: z.enum(['running', 'done', 'failed']),
+  progress: z.number().min(0).max(1).nullable(),
+  message: z.string(),
+});
+export type TrainingMessage = z.infer<typeof trainingMessageSchema>;
+
 /** Server → page. */
 export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), channel: z.string(), role: z.enum(['graphics', 'operator']), serverTime: z.number(), version: z.string() }),
@@ -146,6 +207,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     tags: z.array(nameTagSchema),
   }),
   z.object({ type: z.literal('pong'), t: z.number(), serverTime: z.number() }),
+  // Operator-only messages (role=operator): the dashboard's live views.
+  previewMessageSchema,
+  tracksMessageSchema,
+  healthMessageSchema,
+  trainingMessageSchema,
+  z.object({ type: z.literal('roster'), change: z.enum(['created', 'updated', 'stats', 'enrolled', 'removed', 'relabelled']), playerId: z.string().nullable() }).describe('refetch /api/players'),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string().describe('what was wrong and what to do') }),
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
@@ -158,6 +225,12 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cue'), playerId: z.string() }),
   z.object({ type: z.literal('mode'), mode: overlayModeSchema }),
   z.object({ type: z.literal('nameTags'), on: z.boolean() }),
+  z.object({ type: z.literal('takeNext') }).describe('take the first cued graphic'),
+  z
+    .object({ type: z.literal('relabel'), trackId: z.number().int(), playerId: z.string().nullable().describe('null: "not a player" (its faces become negatives)') })
+    .describe('correct a track: its faces go to that player (or the negatives) and the classifier retrains in the background'),
+  z.object({ type: z.literal('attach'), url: z.string().min(1).max(4096), loop: z.boolean().optional() }),
+  z.object({ type: z.literal('detach') }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
