@@ -96,7 +96,7 @@ export function createServer(ctx: AppContext, opts: ServerParts): Express {
   api.use('/players', playersRouter(ctx));
   api.use(recognitionRouter(ctx));
   api.use(trainRouter(ctx));
-  if (opts.channels) api.use(channelsRouter(opts.channels));
+  if (opts.channels) api.use(channelsRouter(opts.channels, { outputKey: opts.outputKey }));
   api.use(notFound('the API is under /api: recognize, verify, players, train, model, channels, as-run, timing'));
   app.use('/api', api);
 

@@ -11,6 +11,7 @@
 //   PUT    /api/channels/:id/name-tags         {on}
 //   GET    /api/as-run?channel=&limit=&format=csv
 //   GET    /api/timing                         per channel: graphics delay and the video delay to set
+//   GET    /api/outputs                        per channel: the graphics page URL (with its key) and the OBS drag link
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { InputRefusedError } from '../../ingest/index.ts';
@@ -18,6 +19,7 @@ import { OverlayError } from '../../overlay/controller.ts';
 import { clientMessageSchema, type ClientMessage } from '../../shared/protocol.ts';
 import type { ChannelManager } from '../channels.ts';
 import { HttpError } from '../errors.ts';
+import { graphicsUrl, obsDragLink } from '../graphicsRoutes.ts';
 import { API_ACTOR, parseBody, requireJson } from './common.ts';
 
 const attachSchema = z.strictObject({
@@ -54,7 +56,7 @@ function overlayCall(fn: () => void): void {
   }
 }
 
-export function channelsRouter(channels: ChannelManager): Router {
+export function channelsRouter(channels: ChannelManager, opts: { outputKey: string }): Router {
   const r = Router();
   const mustGet = (id: string) => {
     const c = channels.get(id);
@@ -123,6 +125,12 @@ export function channelsRouter(channels: ChannelManager): Router {
       return;
     }
     res.json({ entries: rows });
+  });
+
+  // The output key is for output pages; operators (token or session) may read it to set them up.
+  r.get('/outputs', (req, res) => {
+    const base = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    res.json({ channels: channels.list().map((c) => ({ id: c.id, graphics: graphicsUrl(base, opts.outputKey, c.id), obs: obsDragLink(base, opts.outputKey, c.id) })) });
   });
 
   r.get('/timing', (_req, res) => {
