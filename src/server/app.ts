@@ -141,7 +141,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (output.generated) log.warn('no server.outputKey configured: generated a random graphics output key for this run');
   const ctx = await createAppContext(config, log);
   let channels: ChannelManager | null = null;
-  const hub = new OverlayHub({ outputKey: output.key, apiToken: token, channel: (id) => channels?.get(id), log });
+  const hub = new OverlayHub({ outputKey: output.key, apiToken: token, channel: (id) => channels?.lookup(id), log });
   const metrics = createFacecastMetrics(undefined, { tfMemory: () => ctx.engine.memory() });
   channels = new ChannelManager(ctx, hub, () => createPool(config, log), metrics);
   const manager = channels;

@@ -42,6 +42,9 @@ export interface ChannelInfo {
   dropped: number;
 }
 
+/** More channels than one server should carry; also caps what output pages can create. */
+export const MAX_CHANNELS = 16;
+
 /** Channel ids appear in URLs and metrics labels: keep them short and plain. */
 const CHANNEL_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
@@ -235,6 +238,7 @@ export class ChannelManager {
     checkChannelId(id);
     let c = this.channels.get(id);
     if (!c) {
+      if (this.channels.size >= MAX_CHANNELS) throw new HttpError(409, 'TOO_MANY_CHANNELS', `at most ${MAX_CHANNELS} channels per server: detach and reuse one, or run another instance`);
       c = new Channel(id, {
         config: this.ctx.config,
         ctx: this.ctx,
@@ -251,6 +255,16 @@ export class ChannelManager {
 
   get(id: string): Channel | undefined {
     return this.channels.get(id);
+  }
+
+  /**
+   * For output pages: the channel, created if the id is valid and there is room, so an OBS scene
+   * can be set up for channel 2 before its source is attached.
+   */
+  lookup(id: string): Channel | undefined {
+    if (this.channels.has(id)) return this.channels.get(id);
+    if (!CHANNEL_ID.test(id) || this.channels.size >= MAX_CHANNELS) return undefined;
+    return this.ensure(id);
   }
 
   list(): ChannelInfo[] {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { iou, minCostAssignment } from '../../src/tracking/assignment.ts';
+import { cropAt } from '../../src/demo/render.ts';
 
 export type Box = [x: number, y: number, w: number, h: number];
 
@@ -106,8 +107,6 @@ export interface BuildVideoOptions {
   ffmpeg?: string;
 }
 
-const lerp = (a: number, b: number, t: number) => a + (b - a) * t;
-
 /** Fraction of box b's area inside [0, width) × [0, height). */
 export function insideFraction(b: Box, width: number, height: number): number {
   const w = Math.max(0, Math.min(b[0] + b[2], width) - Math.max(b[0], 0));
@@ -115,20 +114,9 @@ export function insideFraction(b: Box, width: number, height: number): number {
   return b[2] > 0 && b[3] > 0 ? (w * h) / (b[2] * b[3]) : 0;
 }
 
-/**
- * The integer crop window of frame k of an n-frame shot: the linear interpolation of from → to,
- * rounded to whole photo pixels and kept inside the photo. The rendered frame is exactly this
- * window scaled to width × height, so the ground truth uses it, rounding included.
- */
-export function cropAt(shot: ShotSpec, k: number, n: number, photo: { width: number; height: number }, aspect: number) {
-  const t = n > 1 ? k / (n - 1) : 0;
-  const w = lerp(shot.from.width, shot.to.width, t);
-  const width = Math.min(photo.width, Math.max(16, Math.round(w)));
-  const height = Math.min(photo.height, Math.max(16, Math.round(w / aspect)));
-  const left = Math.min(photo.width - width, Math.max(0, Math.round(lerp(shot.from.x, shot.to.x, t))));
-  const top = Math.min(photo.height - height, Math.max(0, Math.round(lerp(shot.from.y, shot.to.y, t))));
-  return { left, top, width, height };
-}
+// The integer crop window of frame k (the renderer's own, so the ground truth uses exactly the
+// window that was rendered, rounding included).
+export { cropAt };
 
 /** A photo box moved into output-frame pixels by a crop window scaled to width × height. */
 export function mapBox(box: Box, crop: TruthFrame['crop'], width: number, height: number): Box {
