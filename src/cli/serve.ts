@@ -24,6 +24,8 @@ export interface ServeBanner {
   device: string;
   channels: { id: string; source: string | null; graphics: string; obs: string }[];
   dashboard: string | null;
+  /** The dashboard password generated for this run; null when one is configured. */
+  operatorPassword: string | null;
   apiToken: string | null;
   outputKeyGenerated: boolean;
   model: boolean;
@@ -36,7 +38,8 @@ export function banner(running: RunningServer): ServeBanner {
     backend: ctx.engine.backend.name,
     device: ctx.engine.backend.device,
     channels: running.channels.list().map((c) => ({ id: c.id, source: c.source.url, graphics: graphicsUrl(url, outputKey, c.id), obs: obsDragLink(url, outputKey, c.id) })),
-    dashboard: null,
+    dashboard: running.dashboardUrl,
+    operatorPassword: running.operatorPassword,
     apiToken: running.tokenGenerated ? running.token : null,
     outputKeyGenerated: running.outputKeyGenerated,
     model: ctx.recognizer !== null,
@@ -57,7 +60,14 @@ export function printBanner(b: ServeBanner, json = false): void {
     out(`  drag into OBS: ${c.obs}`);
   }
   if (b.outputKeyGenerated) out('the output key above was generated for this run: set FACECAST_OUTPUT_KEY to keep OBS scenes working across restarts');
-  if (b.dashboard) out(`dashboard: ${b.dashboard}`);
+  if (b.dashboard) {
+    out(`dashboard: ${b.dashboard}`);
+    out(
+      b.operatorPassword
+        ? `  operator password for this run (set FACECAST_OPERATOR_PASSWORD to keep one): ${b.operatorPassword}`
+        : '  operator password: the one in server.operatorPassword / FACECAST_OPERATOR_PASSWORD',
+    );
+  }
   out(
     b.apiToken
       ? `API token for this run (set FACECAST_API_TOKEN to keep one): ${b.apiToken}\n  e.g. curl -H "Authorization: Bearer ${b.apiToken}" ${b.url}/api/channels`

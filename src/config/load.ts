@@ -63,6 +63,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const server: Json = {};
   if (env.FACECAST_API_TOKEN) server.apiToken = env.FACECAST_API_TOKEN;
   if (env.FACECAST_OUTPUT_KEY) server.outputKey = env.FACECAST_OUTPUT_KEY;
+  if (env.FACECAST_OPERATOR_PASSWORD) server.operatorPassword = env.FACECAST_OPERATOR_PASSWORD;
   if (env.FACECAST_PORT) server.port = Number(env.FACECAST_PORT);
   if (env.NODE_ENV === 'production') server.production = true;
   if (Object.keys(server).length) fromEnv.server = server;

@@ -101,8 +101,30 @@ export const serverConfigSchema = z
       ),
     production: z.boolean().describe('Production mode (also set by NODE_ENV=production): no generated tokens, no stack traces in errors.'),
     maxUploadBytes: z.number().int().min(1024).describe('Largest accepted upload (image or multipart body) in bytes.'),
+    operatorPassword: z
+      .string()
+      .describe(
+        'Password of the operator dashboard (/login; FACECAST_OPERATOR_PASSWORD overrides). Hashed with scrypt at start and the plain value dropped. Empty (and no operatorPasswordHash): a random one is generated and printed at start; refused in production.',
+      ),
+    operatorPasswordHash: z
+      .string()
+      .describe('The dashboard password pre-hashed as scrypt$N$r$p$salt$hash (salt and hash base64), so the config file holds no plain password; used when operatorPassword is empty.'),
   })
   .describe('The HTTP API and overlay server.');
+
+export const dashboardConfigSchema = z
+  .object({
+    previewFps: z.number().min(0).max(10).describe('Live preview JPEGs per second sent to each connected dashboard (0 = no preview); only encoded while an operator is connected.'),
+    previewWidth: z.number().int().min(64).max(1920).describe('Width in pixels of the preview JPEG (never upscaled).'),
+    previewQuality: z.number().int().min(1).max(100).describe('JPEG quality of the preview and the face thumbnails.'),
+    tracksIntervalMs: z.number().int().min(100).describe('How often the "on screen now" rows (one per live track) are sent.'),
+    thumbSize: z.number().int().min(16).max(512).describe('Side in pixels of the face thumbnail of each live track.'),
+    thumbRefreshMs: z.number().int().min(0).describe('A track\'s face thumbnail is cut again from the preview frame at most this often.'),
+    healthIntervalMs: z.number().int().min(250).describe('How often the health message (backend, fps, drops, latency, delay advice, outputs) is sent.'),
+    trackEmbeddings: z.number().int().min(1).max(100).describe('Recent face embeddings remembered per live track, for corrections (relabel) that teach the roster.'),
+    trackGraceMs: z.number().int().min(0).describe('How long an ended track\'s embeddings are kept, so a relabel just after the face left the shot still works.'),
+  })
+  .describe('The operator dashboard (/dashboard): live preview, on-screen tracks, health, corrections.');
 
 export const configSchema = z
   .object({
@@ -115,11 +137,13 @@ export const configSchema = z
     tracking: trackingConfigSchema,
     ingest: ingestConfigSchema,
     overlay: overlayConfigSchema,
+    dashboard: dashboardConfigSchema,
   })
   .describe('facecast configuration.');
 
 export type Config = z.infer<typeof configSchema>;
 export type VisionConfig = z.infer<typeof visionConfigSchema>;
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
+export type DashboardConfig = z.infer<typeof dashboardConfigSchema>;
 export type MtcnnConfig = z.infer<typeof mtcnnConfigSchema>;
 export type SsdConfig = z.infer<typeof ssdConfigSchema>;

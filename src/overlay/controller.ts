@@ -365,9 +365,21 @@ export class OverlayController extends EventEmitter<OverlayEvents> {
         return this.setMode(msg.mode, by);
       case 'nameTags':
         return this.setNameTags(msg.on, by);
+      case 'takeNext':
+        // The oldest cue, as take() without player or cue does; NOTHING_CUED when there is none.
+        this.take({}, by);
+        return;
       case 'ping':
         return;
+      // relabel, attach, detach are about the source and the roster: the channel handles them.
     }
+  }
+
+  /** A player's place in the on-air cycle, for the dashboard's "on screen now" rows. */
+  onAirStatus(playerId: string): 'on-air' | 'cued' | 'cooldown' | null {
+    if (this.onAir?.graphic.player.id === playerId) return 'on-air';
+    if (this.cued.some((g) => g.player.id === playerId)) return 'cued';
+    return this.inCooldown(playerId, this.clock()) ? 'cooldown' : null;
   }
 
   /** Stops the timer; the controller ignores frames and refuses commands afterwards. */

@@ -12,10 +12,11 @@ import type { Logger } from '../shared/log.ts';
 import type { Frame, Identity } from '../shared/protocol.ts';
 import type { Recognizer } from '../recognition/service.ts';
 import { ShotCutDetector } from '../tracking/shotCut.ts';
-import { Tracker, type EndedTrack, type TrackInput, type TrackSnapshot } from '../tracking/tracker.ts';
+import { Tracker, type EmbeddingPlan, type EndedTrack, type TrackInput, type TrackSnapshot } from '../tracking/tracker.ts';
 import type { AnalyseResult, VisionPool } from '../vision/pool/index.ts';
 import { isPoolError } from '../vision/pool/index.ts';
 import { LatencyWindow, ScreenTime } from './stats.ts';
+import { TrackMemory, type RememberedFace } from './trackMemory.ts';
 
 export interface TrackOut {
   id: number;
@@ -63,6 +64,17 @@ export interface SourcePipelineOptions {
   /** 'file' never drops frames (ffmpeg waits); 'live' lets the pool drop the oldest waiting frame. */
   policy: 'file' | 'live';
   log: Logger;
+  /**
+   * Sees each sampled frame before its pixels are transferred to a worker (after that they are
+   * gone): the dashboard preview copies the few it wants here. Must be quick; errors are logged.
+   */
+  tap?: (frame: Frame) => void;
+  /**
+   * Remember each track's recent embeddings (and keep ended tracks graceMs), for corrections that
+   * teach the roster. Without a model it also embeds faces, at most one per track every
+   * tracking.embedding.recheckEvery frames, so there is something to teach with from the start.
+   */
+  trackMemory?: { perTrack: number; graceMs: number };
 }
 
 export interface SourcePipelineEvents {
@@ -85,6 +97,7 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
   private startedAt = 0;
   private stopped = false;
   private running: Promise<PipelineSummary> | undefined;
+  private readonly memory: TrackMemory | null;
 
   constructor(private readonly opts: SourcePipelineOptions) {
     super();
@@ -98,6 +111,7 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
       nameOf: (id) => opts.recognizer()?.model.players[id],
     });
     this.shotCut = new ShotCutDetector(t.shotCut);
+    this.memory = opts.trackMemory ? new TrackMemory(opts.trackMemory.perTrack, opts.trackMemory.graceMs) : null;
     opts.source.onStatus((s) => this.emit('status', s));
   }
 
@@ -111,6 +125,11 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
     this.stopped = true;
     await this.opts.source.stop();
     return this.start();
+  }
+
+  /** The recent faces of a live (or recently ended) track, oldest first; empty without trackMemory. */
+  trackFaces(trackId: number): RememberedFace[] {
+    return this.memory?.faces(trackId) ?? [];
   }
 
   summary(): PipelineSummary {
@@ -134,6 +153,7 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
       if (this.stopped) break;
       // The histogram must be read before the pixels are transferred to a worker.
       if (this.shotCut.push(frame).cut) this.cutSeqs.push(frame.seq);
+      if (this.opts.tap) this.tapFrame(frame);
       const meta = { seq: frame.seq, pts: frame.pts, wallMs: frame.wallMs, width: frame.width, height: frame.height };
       const submission = this.opts.pool.submit(frame, { policy: this.opts.policy, embed: 'none', keep: true });
       chain = chain.then(() => this.consume(submission.result, meta, frameSeconds));
@@ -164,11 +184,15 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
     const recognizer = this.opts.recognizer();
     const inputs: TrackInput[] = r.faces.map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks, quality: f.quality }));
     const plan = this.tracker.plan(inputs, meta);
+    const toEmbed = recognizer ? plan.embed : this.paceWithoutModel(plan);
+    const embeddings = new Map<number, Float32Array>();
     let embedded = 0;
-    if (recognizer && plan.embed.length > 0) {
+    if (toEmbed.length > 0) {
       try {
-        const e = await this.opts.pool.embed(r.frameId, plan.embed);
+        const e = await this.opts.pool.embed(r.frameId, toEmbed);
         e.embedded.forEach((faceIndex, i) => {
+          embeddings.set(faceIndex, e.embeddings[i]!);
+          if (!recognizer) return;
           const p = recognizer.predict(e.embeddings[i]!);
           inputs[faceIndex]!.prediction = { identity: p.identity ? { id: p.identity.id, confidence: p.identity.confidence } : null };
         });
@@ -181,6 +205,7 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
     }
     const snapshots = this.tracker.update(inputs, meta);
     const ended = this.tracker.takeEnded();
+    if (this.memory) this.remember(snapshots, ended, embeddings, meta);
     const tracks = snapshots.map((t): TrackOut => {
       this.trackIds.add(t.id);
       const name = t.identity ? (t.identity.name ?? recognizer?.model.players[t.identity.id] ?? t.identity.id) : '';
@@ -214,6 +239,37 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
       faces: r.faces.length,
       embedded,
     });
+  }
+
+  /** Without a model nothing asks for names; embed only what the track memory is due. */
+  private paceWithoutModel(plan: EmbeddingPlan): number[] {
+    const memory = this.memory;
+    if (!memory) return [];
+    const every = this.opts.config.tracking.embedding.recheckEvery;
+    return plan.embed.filter((d) => {
+      const track = plan.trackOf[d];
+      const last = track === null || track === undefined ? null : memory.lastSeq(track);
+      return last === null || plan.seq - last >= every;
+    });
+  }
+
+  private remember(snapshots: TrackSnapshot[], ended: EndedTrack[], embeddings: Map<number, Float32Array>, meta: { seq: number; pts: number }): void {
+    const memory = this.memory!;
+    for (const t of snapshots) {
+      const e = t.detection === null ? undefined : embeddings.get(t.detection);
+      if (e) memory.add(t.id, { embedding: e, quality: Math.round(t.quality * 1000) / 1000, seq: meta.seq, pts: meta.pts });
+    }
+    for (const e of ended) memory.ended(e.id);
+    memory.sweep();
+  }
+
+  /** A failing preview must never stop the analysis. */
+  private tapFrame(frame: Frame): void {
+    try {
+      this.opts.tap!(frame);
+    } catch (err) {
+      this.opts.log.warn({ channel: this.channel, err: (err as Error).message }, 'frame tap failed');
+    }
   }
 
   /** True when a cut was seen at this frame or at a frame dropped since the last analysed one. */

@@ -20,6 +20,9 @@
 //   /api/channels…, /api/as-run, /api/timing: see routes/channels.ts
 //   GET    /graphics?key=&channel=    the on-air page (output key, not the API token); /ws the WebSocket
 //   GET    /metrics                   Prometheus text format (bearer token)
+//   GET    /training                  under /api: {training: {state, progress, message, reason, startedAt, finishedAt, queued}}
+//   GET    /login, POST /login, POST /logout, GET /dashboard: the operator dashboard (dashboardRoutes.ts);
+//          a dashboard session cookie works for /api and /ws like the token (operatorAuth.ts)
 // Uploads over server.maxUploadBytes: 413. Wrong Content-Type: 415. Undecodable image: 422.
 import express, { type Express } from 'express';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -27,6 +30,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../shared/log.ts';
 import { bearerAuth, resolveApiToken, resolveOutputKey } from './auth.ts';
+import { OperatorAuth, apiAuth, resolveOperatorPassword } from './operatorAuth.ts';
+import { dashboardRouter } from './dashboardRoutes.ts';
 import { ChannelManager } from './channels.ts';
 import { graphicsRouter } from './graphicsRoutes.ts';
 import { OverlayHub } from './overlayHub.ts';
@@ -61,6 +66,8 @@ export interface ServerParts {
   channels?: ChannelManager;
   hub?: OverlayHub;
   metrics?: FacecastMetrics;
+  /** The dashboard login; without it /api takes only the bearer token and there is no /dashboard. */
+  operatorAuth?: OperatorAuth;
 }
 
 /** Output pages connected now, per channel and role, as the gauge reads at scrape time. */
@@ -90,8 +97,10 @@ export function createServer(ctx: AppContext, opts: ServerParts): Express {
     });
   }
 
+  if (opts.operatorAuth) app.use(dashboardRouter(opts.operatorAuth));
+
   const api = express.Router();
-  api.use(bearerAuth(opts.token));
+  api.use(apiAuth(opts.token, opts.operatorAuth));
   api.use(express.json({ limit: JSON_LIMIT_BYTES }));
   api.use('/players', playersRouter(ctx));
   api.use(recognitionRouter(ctx));
@@ -115,6 +124,10 @@ export interface RunningServer {
   /** Key of the graphics output pages (?key=). */
   outputKey: string;
   outputKeyGenerated: boolean;
+  /** The dashboard password made up for this run (print it once), or null when one is configured. */
+  operatorPassword: string | null;
+  /** Where operators log in: `${url}/dashboard`. */
+  dashboardUrl: string;
   ctx: AppContext;
   channels: ChannelManager;
   hub: OverlayHub;
@@ -133,19 +146,24 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export async function startServer(configIn: Config, log: Logger): Promise<RunningServer> {
   // Before anything slow: a production server without a token must fail at once.
-  const { token, generated } = resolveApiToken(config.server);
+  const { token, generated } = resolveApiToken(configIn.server);
   if (generated) log.warn({ token }, 'no server.apiToken configured: generated a random API token for this run');
-  const output = resolveOutputKey(config.server);
+  const output = resolveOutputKey(configIn.server);
   if (output.generated) log.warn('no server.outputKey configured: generated a random graphics output key for this run');
+  const password = resolveOperatorPassword(configIn.server);
+  if (password.generated) log.warn('no server.operatorPassword configured: generated a random dashboard password for this run (printed at start)');
+  // Only the hash is kept: the plain password must not linger in the config every route can read.
+  const config: Config = { ...configIn, server: { ...configIn.server, operatorPassword: '' } };
+  const operatorAuth = new OperatorAuth({ password: password.hash, production: config.server.production });
   const ctx = await createAppContext(config, log);
   let channels: ChannelManager | null = null;
-  const hub = new OverlayHub({ outputKey: output.key, apiToken: token, channel: (id) => channels?.lookup(id), log });
+  const hub = new OverlayHub({ outputKey: output.key, apiToken: token, channel: (id) => channels?.lookup(id), log, isOperatorSession: operatorAuth.isOperatorSession });
   const metrics = createFacecastMetrics(undefined, { tfMemory: () => ctx.engine.memory() });
   channels = new ChannelManager(ctx, hub, () => createPool(config, log), metrics);
   const manager = channels;
-  const http = createHttpServer(createServer(ctx, { token, outputKey: output.key, channels: manager, hub, metrics }));
+  const http = createHttpServer(createServer(ctx, { token, outputKey: output.key, channels: manager, hub, metrics, operatorAuth }));
   hub.attach(http);
   const closeParts = async () => {
     await hub.close();
@@ -179,5 +197,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     })();
     return closing;
   };
-  return { url, port, token, tokenGenerated: generated, outputKey: output.key, outputKeyGenerated: output.generated, ctx, channels: manager, hub, http, close };
+  return {
+    url,
+    port,
+    token,
+    tokenGenerated: generated,
+    outputKey: output.key,
+    outputKeyGenerated: output.generated,
+    operatorPassword: password.generated,
+    dashboardUrl: `${url}/dashboard`,
+    ctx,
+    channels: manager,
+    hub,
+    http,
+    close,
+  };
 }

@@ -4,8 +4,11 @@
 //
 // Data flow per channel: FfmpegFrameSource → SourcePipeline (shared VisionPool) → FrameAnalysis →
 // OverlayController (auto/assisted/manual, as-run log) → `state` / `tags` → OverlayHub → pages.
+// Operator dashboards also get this channel's `preview` and `tracks` (operatorFeed.ts), every
+// channel's `health`, and `roster` / `training` news; their corrections (relabel) teach the roster.
+import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
-import { FfmpegFrameSource, parseInput, redact, type SourceStatus } from '../ingest/index.ts';
+import { FfmpegFrameSource, InputRefusedError, parseInput, redact, type FrameSource, type SourceStatus } from '../ingest/index.ts';
 import { AsRunLog } from '../overlay/asRun.ts';
 import { OverlayController } from '../overlay/controller.ts';
 import { SourcePipeline, type FrameAnalysis } from '../pipeline/sourcePipeline.ts';
@@ -17,13 +20,31 @@ import { HttpError } from './errors.ts';
 import type { FacecastMetrics } from './metrics.ts';
 import type { OverlayChannel } from './overlayHub.ts';
 import { DelayMeter, type DelayReport } from './delay.ts';
+import { OperatorFeed, type OperatorOutput } from './operatorFeed.ts';
 
 type TagsMessage = Extract<ServerMessage, { type: 'tags' }>;
 
-/** Where on-air changes go (the WebSocket hub); kept as an interface so tests can listen directly. */
-export interface OverlayOutput {
+type HealthChannel = Extract<ServerMessage, { type: 'health' }>['channels'][number];
+
+/**
+ * Where on-air changes go (the WebSocket hub); kept as an interface so tests can listen directly.
+ * Without the operator methods there are no dashboard feeds.
+ */
+export interface OverlayOutput extends Partial<OperatorOutput> {
   broadcastState(state: ChannelState): void;
   broadcastTags(msg: TagsMessage): void;
+  /** Connected pages per channel and role, for the health message. */
+  counts?(): { byChannel: Record<string, { graphics: number; operator: number }> };
+}
+
+/** What a correction did: rows added to the roster (a player's faces, or negatives). */
+export interface RelabelResult {
+  channel: string;
+  trackId: number;
+  playerId: string | null;
+  added: number;
+  /** The background retrain it started (or joined). */
+  training: ReturnType<AppContext['trainer']['status']>;
 }
 
 export interface AttachOptions {
@@ -79,6 +100,8 @@ class Channel implements OverlayChannel {
   status: SourceStatus = { state: 'idle' };
   analysedFrames = 0;
   private droppedSeen = 0;
+  /** The dashboard's preview and "on screen now"; null when the output has no operator side. */
+  private readonly feed: OperatorFeed | null;
 
   constructor(
     readonly id: string,
@@ -99,14 +122,81 @@ class Channel implements OverlayChannel {
       if (e.action === 'take') deps.metrics?.takesTotal.inc({ channel: id, mode: this.controller.state().mode, by: e.by.split(':')[0] ?? e.by });
       else if (e.action === 'clear' || e.action === 'auto-out') deps.metrics?.clearsTotal.inc({ channel: id, reason: e.detail ?? e.action });
     });
+    const out = deps.output;
+    this.feed =
+      out.hasOperators && out.broadcastOperator
+        ? new OperatorFeed(id, deps.config.dashboard, { hasOperators: out.hasOperators.bind(out), broadcastOperator: out.broadcastOperator.bind(out) }, (pid) => this.controller.onAirStatus(pid), deps.log)
+        : null;
   }
 
   state(): ChannelState {
     return this.controller.state();
   }
 
-  handle(msg: ClientMessage, by: string): void {
-    this.controller.handle(msg, by);
+  /**
+   * An operator command from the WebSocket or the API. Overlay commands are synchronous; attach and
+   * detach return a promise (the hub reports its rejection). Errors carry a `code` for the client.
+   */
+  handle(msg: ClientMessage, by: string): void | Promise<void> {
+    switch (msg.type) {
+      case 'attach':
+        return this.attachFromOperator(msg.url, msg.loop, by);
+      case 'detach':
+        this.deps.log.info({ channel: this.id, by }, `channel ${this.id}: source detached by ${by}`);
+        return this.detach();
+      case 'relabel':
+        this.relabel(msg.trackId, msg.playerId, by);
+        return;
+      default:
+        this.controller.handle(msg, by);
+    }
+  }
+
+  private async attachFromOperator(url: string, loop: boolean | undefined, by: string): Promise<void> {
+    try {
+      await this.attach(url, { loop });
+    } catch (err) {
+      if (err instanceof InputRefusedError) throw new HttpError(400, 'INPUT_REFUSED', err.message);
+      throw new HttpError(500, 'ATTACH_FAILED', `could not attach ${redact(url)}: ${(err as Error).message}`);
+    }
+    this.deps.log.info({ channel: this.id, by, source: redact(url) }, `channel ${this.id}: ${by} attached ${redact(url)}`);
+  }
+
+  /**
+   * "This track is player X" (or, with null, "not a player"): the track's remembered faces become
+   * that player's enrolled faces (or negatives), with the operator in the audit trail, and the
+   * classifier retrains in the background. The frame with the best face counts as the original
+   * photo and the others as its views (augmentation 'track-frame-<seq>'), so cross-validation
+   * treats one track like one photo instead of scoring near-identical frames against each other.
+   */
+  relabel(trackId: number, playerId: string | null, by: string): RelabelResult {
+    const faces = this.pipeline?.trackFaces(trackId) ?? [];
+    if (faces.length === 0) {
+      throw new HttpError(
+        404,
+        'UNKNOWN_TRACK',
+        `track ${trackId} on channel ${this.id} has no faces to learn from (no source, never embedded, or ended over ${Math.round(this.deps.config.dashboard.trackGraceMs / 1000)} s ago); pick a track from "on screen now"`,
+      );
+    }
+    const { roster, events, trainer } = this.deps.ctx;
+    const origin = `track ${trackId} on channel ${this.id}`;
+    const sha = createHash('sha256').update(`track:${this.id}:${trackId}:${new Date().toISOString()}`).digest('hex');
+    let added: number;
+    if (playerId !== null) {
+      const player = roster.getPlayer(playerId);
+      if (!player) throw new HttpError(404, 'UNKNOWN_PLAYER', `no player '${playerId}' on the roster; check the id (GET /api/players) or add the player first`);
+      const best = faces.reduce((b, f, i) => (f.quality > faces[b]!.quality ? i : b), 0);
+      const rows = faces.map((f, i) => ({ sourceSha256: sha, embedding: f.embedding, quality: f.quality, augmentation: i === best ? '' : `track-frame-${f.seq}`, sourceFile: `${origin} (relabelled by ${by})` }));
+      added = roster.addFaces(playerId, rows, by).added;
+      events.emit('player', { type: 'enrolled', id: playerId, player });
+    } else {
+      const rows = faces.map((f, i) => ({ embedding: f.embedding, source: 'operator' as const, sourceSha256: sha, faceIndex: i, note: `${origin}: not a player (${by})` }));
+      added = roster.addNegatives(rows, by).added;
+      this.deps.output.broadcastOperator?.(null, { type: 'roster', change: 'relabelled', playerId: null }, { skippable: false });
+    }
+    this.deps.log.info({ channel: this.id, trackId, playerId, added, by }, `${origin} relabelled as ${playerId ?? 'not a player'} by ${by}`);
+    void trainer.request('relabel');
+    return { channel: this.id, trackId, playerId, added, training: trainer.status() };
   }
 
   /** Stops any current source, then starts this one. Refuses unlisted protocols before anything starts. */
@@ -127,13 +217,26 @@ class Channel implements OverlayChannel {
       live: isFile ? realtime : undefined,
       logger: log,
     });
+    this.run(source, pool, url, isFile && !realtime ? 'file' : 'live');
+  }
+
+  /** Runs the pipeline on any frame source: tests and generated feeds push frames from code. */
+  async attachSource(source: FrameSource, label: string, policy: 'file' | 'live' = 'live'): Promise<void> {
+    await this.detach();
+    this.run(source, await this.deps.pool(), label, policy);
+  }
+
+  private run(source: FrameSource, pool: VisionPool, url: string, policy: 'file' | 'live'): void {
+    const { config, log } = this.deps;
     const pipeline = new SourcePipeline({
       source,
       pool,
       config,
       recognizer: () => this.deps.ctx.recognizer,
-      policy: isFile && !realtime ? 'file' : 'live',
+      policy,
       log,
+      tap: this.feed?.tap,
+      trackMemory: { perTrack: config.dashboard.trackEmbeddings, graceMs: config.dashboard.trackGraceMs },
     });
     this.url = url;
     this.pipeline = pipeline;
@@ -161,6 +264,23 @@ class Channel implements OverlayChannel {
     this.url = null;
     this.setStatus({ state: 'idle' });
     this.controller.onSourceGone();
+    this.feed?.reset();
+  }
+
+  /** This channel's row of the dashboard's health message. */
+  health(outputs: { graphics: number; operator: number }): HealthChannel {
+    const summary = this.pipeline?.summary();
+    const timing = this.delay.report();
+    return {
+      id: this.id,
+      source: { url: this.url ? redact(this.url) : null, state: this.status.state, detail: statusDetail(this.status) },
+      analysedFps: summary?.analysedFps ?? 0,
+      dropped: summary?.dropped ?? 0,
+      latencyMs: { p50: summary && summary.frames > 0 ? summary.latencyMs.p50 : null, p95: summary && summary.frames > 0 ? summary.latencyMs.p95 : null },
+      recommendedDelayMs: timing.recommendedDelayMs,
+      advice: timing.advice,
+      outputs,
+    };
   }
 
   info(): ChannelInfo {
@@ -191,6 +311,8 @@ class Channel implements OverlayChannel {
     this.droppedSeen = dropped;
     if (this.status.state !== 'playing') this.setStatus({ state: 'playing', width: a.width, height: a.height });
     this.controller.onFrame(a);
+    // After the controller, so on-air states in the rows reflect this frame's decisions.
+    this.feed?.onFrame(a);
   }
 
   private sendTags(msg: TagsMessage): void {
@@ -222,7 +344,45 @@ export class ChannelManager {
     ctx.events.on('player', ({ id }) => {
       for (const c of this.channels.values()) c.controller.playerChanged(id);
     });
+    this.startDashboardFeeds();
     this.ensure('1');
+  }
+
+  /** Roster and training news for every dashboard, and health every healthIntervalMs while one watches. */
+  private startDashboardFeeds(): void {
+    const out = this.output;
+    const send = out.broadcastOperator?.bind(out);
+    if (!send || !out.hasOperators) return;
+    const onPlayer: (c: { type: 'created' | 'updated' | 'stats' | 'enrolled' | 'removed'; id: string }) => void = ({ type, id }) =>
+      send(null, { type: 'roster', change: type, playerId: id }, { skippable: false });
+    const onTraining = (msg: Extract<ServerMessage, { type: 'training' }>, progressOnly: boolean) => send(null, msg, { skippable: progressOnly });
+    this.ctx.events.on('player', onPlayer);
+    this.ctx.trainer.on('training', onTraining);
+    const timer = setInterval(() => {
+      if (out.hasOperators?.(null)) send(null, this.health());
+    }, this.ctx.config.dashboard.healthIntervalMs);
+    timer.unref();
+    this.stopFeeds = () => {
+      clearInterval(timer);
+      this.ctx.events.off('player', onPlayer);
+      this.ctx.trainer.off('training', onTraining);
+    };
+  }
+
+  private stopFeeds: () => void = () => undefined;
+
+  /** The dashboard's health message: the vision backend, and per channel throughput, latency, delay and outputs. */
+  health(): Extract<ServerMessage, { type: 'health' }> {
+    const pool = this.poolReady;
+    const engine = this.ctx.engine.backend;
+    const counts = this.output.counts?.().byChannel ?? {};
+    return {
+      type: 'health',
+      backend: pool?.backend?.name ?? engine.name,
+      device: pool?.backend?.device ?? engine.device,
+      workers: pool?.size ?? 0,
+      channels: [...this.channels.values()].map((c) => c.health(counts[c.id] ?? { graphics: 0, operator: 0 })),
+    };
   }
 
   get log(): Logger {
@@ -271,6 +431,20 @@ export class ChannelManager {
     return [...this.channels.values()].map((c) => c.info());
   }
 
+  /** Runs a channel on frames from code (tests, generated feeds) instead of an ffmpeg input. */
+  async attachSource(id: string, source: FrameSource, label: string, policy: 'file' | 'live' = 'live'): Promise<ChannelInfo> {
+    const c = this.ensure(id);
+    await c.attachSource(source, label, policy);
+    return c.info();
+  }
+
+  /** See Channel.relabel; 404 for a channel that does not exist. */
+  relabel(id: string, trackId: number, playerId: string | null, by: string): RelabelResult {
+    const c = this.channels.get(id);
+    if (!c) throw new HttpError(404, 'NO_CHANNEL', `no channel "${id}": GET /api/channels lists them`);
+    return c.relabel(trackId, playerId, by);
+  }
+
   async attach(id: string, url: string, opts: AttachOptions = {}): Promise<ChannelInfo> {
     const c = this.ensure(id);
     await c.attach(url, opts);
@@ -286,22 +460,30 @@ export class ChannelManager {
 
   /** One vision pool for every channel: workers are the scarce resource, not channels. */
   private pool(): Promise<VisionPool> {
-    this.poolPromise ??= this.createPool().catch((err: unknown) => {
-      this.poolPromise = null;
-      throw err;
-    });
+    this.poolPromise ??= this.createPool().then(
+      (pool) => (this.poolReady = pool),
+      (err: unknown) => {
+        this.poolPromise = null;
+        throw err;
+      },
+    );
     return this.poolPromise;
   }
+
+  /** The pool once started (health reads it synchronously). */
+  private poolReady: VisionPool | null = null;
 
   poolIfStarted(): Promise<VisionPool> | null {
     return this.poolPromise;
   }
 
   async close(): Promise<void> {
+    this.stopFeeds();
     await Promise.all([...this.channels.values()].map((c) => c.detach()));
     for (const c of this.channels.values()) c.dispose();
     const pool = this.poolPromise;
     this.poolPromise = null;
+    this.poolReady = null;
     if (pool) await (await pool.catch(() => null))?.close();
   }
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../shared/log.ts';
 import { VisionEngine } from '../vision/engine.ts';
 import { openRoster, type Player, type Roster } from '../roster/roster.ts';
 import { Recognizer } from '../recognition/service.ts';
+import { BackgroundTrainer } from './trainer.ts';
 
 /** Events for listeners such as the overlay server: something on air may need redrawing. */
 export interface AppEvents {
@@ -20,8 +21,10 @@ export class AppContext {
   readonly events = new EventEmitter<AppEvents>();
   private current: Recognizer | null = null;
   private queue: Promise<unknown> = Promise.resolve();
-  /** Set while POST /api/train runs, so a second one is refused instead of queued. */
+  /** Set while a training runs (API or background); `trainer` owns it. */
   training = false;
+  /** Retrains one at a time, in a worker thread, while the pipeline keeps running. */
+  readonly trainer: BackgroundTrainer = new BackgroundTrainer(this);
 
   constructor(
     readonly config: Config,
@@ -61,6 +64,7 @@ export class AppContext {
 
   /** Waits for queued engine work, then frees the engine and closes the database. */
   async close(): Promise<void> {
+    await this.trainer.idle();
     await this.queue;
     await this.engine.dispose();
     this.roster.close();

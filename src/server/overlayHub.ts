@@ -4,7 +4,11 @@
 // stale graphics. Afterwards every state change is broadcast, and `tags` at frame rate.
 //
 //   GET /ws?role=graphics&channel=1&key=<server.outputKey>
-//   GET /ws?role=operator&channel=1&token=<api token>   (or `Authorization: Bearer <token>`)
+//   GET /ws?role=operator&channel=1&token=<api token>   (or `Authorization: Bearer <token>`,
+//                                                        or the dashboard's session cookie)
+//
+// Operator clients also get the dashboard feeds (preview, tracks, health, training, roster) via
+// broadcastOperator(); graphics pages never do.
 //
 // Credentials are checked before the channel, so a stranger cannot probe which channels exist:
 // 401 first, then 404. Every incoming message is validated with clientMessageSchema; a bad one
@@ -39,12 +43,16 @@ export interface OverlayHubOptions {
   log: Logger;
   /** How often clients are pinged; one that has not answered by the next ping is dropped. */
   heartbeatMs?: number;
+  /** A dashboard login (session cookie from our own origin) admits an operator without the token. */
+  isOperatorSession?: (req: IncomingMessage) => boolean;
 }
 
 export const WS_PATH = '/ws';
 const HEARTBEAT_MS = 15_000;
 /** A client this far behind is skipped for `tags`: it would only show old face positions late. */
 const TAGS_SKIP_BUFFERED_BYTES = 64 * 1024;
+/** Previews are ~50 kB each: a dashboard this far behind skips feeds until it has caught up. */
+const FEED_SKIP_BUFFERED_BYTES = 512 * 1024;
 /** A client this far behind cannot catch up; dropping it makes it reconnect and get the full state. */
 const DROP_BUFFERED_BYTES = 8 * 1024 * 1024;
 /**
@@ -149,6 +157,27 @@ export class OverlayHub {
     }
   }
 
+  /**
+   * Dashboard feeds to the operator clients of one channel (null: of every channel). Frequent
+   * feeds (preview, tracks, health) are skipped for a client that is behind, since the next one
+   * supersedes them; pass skippable: false for one-off news (training finished, roster changed).
+   */
+  broadcastOperator(channel: string | null, msg: ServerMessage, opts: { skippable?: boolean } = {}): void {
+    let data: string | null = null;
+    for (const c of this.clients) {
+      if (c.role !== 'operator' || (channel !== null && c.channel !== channel) || c.ws.readyState !== WebSocket.OPEN) continue;
+      if (opts.skippable !== false && c.ws.bufferedAmount > FEED_SKIP_BUFFERED_BYTES) continue;
+      data ??= JSON.stringify(msg);
+      c.ws.send(data);
+    }
+  }
+
+  /** Whether any operator watches this channel (null: any channel); feeds are only built then. */
+  hasOperators(channel: string | null): boolean {
+    for (const c of this.clients) if (c.role === 'operator' && (channel === null || c.channel === channel)) return true;
+    return false;
+  }
+
   counts(): { graphics: number; operator: number; byChannel: Record<string, { graphics: number; operator: number }> } {
     const out = { graphics: 0, operator: 0, byChannel: {} as Record<string, { graphics: number; operator: number }> };
     for (const c of this.clients) {
@@ -206,6 +235,7 @@ export class OverlayHub {
   /** Checks role, credentials and channel, in that order. The URL (with its secrets) is never logged. */
   private admit(req: IncomingMessage, url: URL): { client: Omit<Client, 'ws'>; channel: OverlayChannel } | Refusal {
     const role = url.searchParams.get('role');
+    let sessionOnly = false;
     if (role !== 'graphics' && role !== 'operator') {
       return { status: 400, code: 'BAD_ROLE', message: 'add role=graphics (output pages, with key=) or role=operator (dashboards, with token=) to the /ws URL' };
     }
@@ -218,15 +248,17 @@ export class OverlayHub {
       const header = req.headers.authorization;
       const bearer = header ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1] : undefined;
       const token = bearer ?? url.searchParams.get('token');
-      if (!token || !timingSafeEqual(digest(token), this.tokenDigest)) {
-        return { status: 401, code: 'UNAUTHORIZED', message: `${token ? 'wrong' : 'missing'} API token: use token=<server.apiToken> or the header Authorization: Bearer <token>` };
+      // A token, when given, decides alone; without one, a dashboard session may admit.
+      if (token ? !timingSafeEqual(digest(token), this.tokenDigest) : !this.opts.isOperatorSession?.(req)) {
+        return { status: 401, code: 'UNAUTHORIZED', message: `${token ? 'wrong' : 'missing'} API token: use token=<server.apiToken>, the header Authorization: Bearer <token>, or log in at /login` };
       }
+      sessionOnly = !token;
     }
     const id = url.searchParams.get('channel') || '1';
     const channel = this.opts.channel(id);
     if (!channel) return { status: 404, code: 'NOT_FOUND', message: `no overlay channel "${id.slice(0, 40)}"; check channel= in the URL` };
     // A free-text name only labels the operator in takenBy and the audit; keep it short and plain.
-    const name = (url.searchParams.get('name') ?? '').replace(/[^\p{L}\p{N} ._-]/gu, '').slice(0, 40) || 'anonymous';
+    const name = (url.searchParams.get('name') ?? '').replace(/[^\p{L}\p{N} ._-]/gu, '').slice(0, 40) || (sessionOnly ? 'dashboard' : 'anonymous');
     return { client: { channel: id, role, by: `operator:${name}`, alive: true }, channel };
   }
 

@@ -9,6 +9,10 @@
 //   POST   /api/channels/:id/cue               {playerId}
 //   PUT    /api/channels/:id/mode              {mode}
 //   PUT    /api/channels/:id/name-tags         {on}
+//   POST   /api/channels/:id/take-next         take the oldest cue (409 NOTHING_CUED)
+//   POST   /api/channels/:id/tracks/:trackId/relabel  {playerId: string | null} → the track's faces
+//          go to that player (null: the negatives), the model retrains in the background
+//          → {relabel: {channel, trackId, playerId, added, training}}
 //   GET    /api/as-run?channel=&limit=&format=csv
 //   GET    /api/timing                         per channel: graphics delay and the video delay to set
 //   GET    /api/outputs                        per channel: the graphics page URL (with its key) and the OBS drag link
@@ -34,11 +38,17 @@ const asRunQuerySchema = z.strictObject({
   format: z.enum(['json', 'csv']).optional(),
 });
 
-/** Who the as-run log names: the API, or the caller's own label (X-Facecast-Operator). */
+/** Who the as-run log names: a dashboard session, the API, or the caller's own label (X-Facecast-Operator). */
 function actor(req: Request): string {
+  const session = req.res?.locals.actor as string | undefined;
+  if (session) return session;
   const who = req.get('x-facecast-operator');
   return who && /^[\w .@-]{1,40}$/.test(who) ? `api:${who}` : API_ACTOR;
 }
+
+const relabelSchema = z.strictObject({
+  playerId: z.string().min(1).max(100).nullable().describe('the player this track is; null: not a player (its faces become negatives)'),
+});
 
 /** An overlay command as the WebSocket would carry it, validated by the same schema. */
 function command(type: ClientMessage['type'], body: unknown): ClientMessage {
@@ -99,6 +109,20 @@ export function channelsRouter(channels: ChannelManager, opts: { outputKey: stri
       res.json({ state: c.state() });
     });
   }
+
+  r.post('/channels/:id/take-next', (req, res) => {
+    const c = mustGet(req.params.id);
+    overlayCall(() => c.handle({ type: 'takeNext' }, actor(req)));
+    res.json({ state: c.state() });
+  });
+
+  r.post('/channels/:id/tracks/:trackId/relabel', (req, res) => {
+    requireJson(req);
+    const trackId = Number(req.params.trackId);
+    if (!Number.isSafeInteger(trackId) || trackId < 0) throw new HttpError(400, 'INVALID_REQUEST', `track id "${req.params.trackId.slice(0, 20)}" is not a number; use the trackId of an "on screen now" row`);
+    const body = parseBody(relabelSchema, req, 'relabel');
+    res.json({ relabel: channels.relabel(req.params.id, trackId, body.playerId, actor(req)) });
+  });
 
   r.put('/channels/:id/mode', (req, res) => {
     requireJson(req);

@@ -8,6 +8,11 @@ import type { Player } from '../../roster/roster.ts';
 /** Who the audit trail names for changes made through the API. */
 export const API_ACTOR = 'api';
 
+/** The audit trail's actor for this request: the dashboard session's (set by apiAuth) or the API's. */
+export function actorOf(req: Request): string {
+  return (req.res?.locals.actor as string | undefined) ?? API_ACTOR;
+}
+
 /** The validated JSON body; a 400 naming every bad field otherwise. */
 export function parseBody<S extends z.ZodType>(schema: S, req: Request, what: string): z.output<S> {
   const r = schema.safeParse(req.body ?? {});

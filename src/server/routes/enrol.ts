@@ -8,7 +8,7 @@ import { HttpError } from '../errors.ts';
 import { readImages } from '../upload.ts';
 import { enrolPhotos } from '../../roster/enroll.ts';
 import type { EnrolResponse } from '../apiSchemas.ts';
-import { API_ACTOR, mustGetPlayer } from './common.ts';
+import { actorOf, mustGetPlayer } from './common.ts';
 
 export const MAX_PHOTOS_PER_REQUEST = 64;
 
@@ -26,7 +26,7 @@ export function enrolPhotosRoute(ctx: AppContext): RequestHandler {
     const reports = await ctx.useEngine(async (engine) => {
       // The player may have been removed while the upload was arriving.
       mustGetPlayer(ctx, id);
-      return enrolPhotos(engine, ctx.roster, id, photos, { augment, views, actor: API_ACTOR });
+      return enrolPhotos(engine, ctx.roster, id, photos, { augment, views, actor: actorOf(req) });
     });
     const count = (...s: string[]) => reports.filter((r) => s.includes(r.status)).length;
     const enrolled = count('enrolled');

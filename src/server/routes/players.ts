@@ -5,7 +5,7 @@ import type { AppContext } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { playerCreateSchema, playerPatchRequestSchema, statsPatchRequestSchema, type ApiPlayer } from '../apiSchemas.ts';
 import { slugify } from '../../roster/schema.ts';
-import { API_ACTOR, mustGetPlayer, parseBody as body, requireJson } from './common.ts';
+import { actorOf, mustGetPlayer, parseBody as body, requireJson } from './common.ts';
 import { enrolPhotosRoute } from './enrol.ts';
 
 /** The player with its face counts, as listings show it. */
@@ -29,7 +29,7 @@ export function playersRouter(ctx: AppContext): Router {
     if (roster.getPlayer(id)) {
       throw new HttpError(409, 'CONFLICT', `player '${id}' already exists; change it with PATCH /api/players/${id}`);
     }
-    const { player } = roster.upsertPlayer({ ...input, id }, API_ACTOR);
+    const { player } = roster.upsertPlayer({ ...input, id }, actorOf(req));
     events.emit('player', { type: 'created', id, player });
     res.status(201).location(`/api/players/${id}`).json({ player: summary(ctx, id) });
   });
@@ -41,13 +41,13 @@ export function playersRouter(ctx: AppContext): Router {
   r.patch('/:id', (req, res) => {
     requireJson(req);
     const patch = body(playerPatchRequestSchema, req, `change to player '${req.params.id}'`);
-    const player = roster.updatePlayer(req.params.id, patch, API_ACTOR);
+    const player = roster.updatePlayer(req.params.id, patch, actorOf(req));
     events.emit('player', { type: 'updated', id: player.id, player });
     res.json({ player: summary(ctx, player.id) });
   });
 
   r.delete('/:id', (req, res) => {
-    const { removedFaces } = roster.removePlayer(req.params.id, API_ACTOR);
+    const { removedFaces } = roster.removePlayer(req.params.id, actorOf(req));
     events.emit('player', { type: 'removed', id: req.params.id, player: null });
     res.json({ removed: req.params.id, removedFaces, hint: 'POST /api/train so the model forgets this player' });
   });
@@ -64,7 +64,7 @@ export function playersRouter(ctx: AppContext): Router {
   r.patch('/:id/stats', (req, res) => {
     requireJson(req);
     const stats = body(statsPatchRequestSchema, req, `stats for player '${req.params.id}'`);
-    const player = roster.patchStats(req.params.id, stats, API_ACTOR);
+    const player = roster.patchStats(req.params.id, stats, actorOf(req));
     events.emit('player', { type: 'stats', id: player.id, player });
     res.json({ player: summary(ctx, player.id) });
   });

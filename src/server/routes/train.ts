@@ -1,6 +1,8 @@
-// POST /api/train and GET /api/model. Training reads the roster as it is now, writes the model
-// file atomically and swaps the live recognizer; a second request while one runs gets a 409
-// rather than queueing a duplicate.
+// POST /api/train, GET /api/training and GET /api/model. Training reads the roster as it is now,
+// writes the model file atomically and swaps the live recognizer; a second request while one runs
+// gets a 409 rather than queueing a duplicate. The classifier trains in a worker thread (the
+// context's BackgroundTrainer), so live channels keep running; only `adapt`, which trains with
+// tfjs on the engine's backend, still runs in this process.
 import { Router } from 'express';
 import type { AppContext } from '../context.ts';
 import { HttpError } from '../errors.ts';
@@ -8,6 +10,7 @@ import { trainRequestSchema, type ModelInfo } from '../apiSchemas.ts';
 import { parseBody } from './common.ts';
 import { ensureBuiltinNegatives, trainRoster } from '../../recognition/service.ts';
 import { saveModel, type StoredModel } from '../../recognition/store.ts';
+import type { TrainOutcome } from '../trainer.ts';
 
 /** Everything about a model except its weights and enrolled embeddings (which can be megabytes). */
 export function modelInfo(model: StoredModel, stale: boolean): ModelInfo {
@@ -17,7 +20,8 @@ export function modelInfo(model: StoredModel, stale: boolean): ModelInfo {
   return { trainedAt, rosterHash, stale, players, vision, augmented, negatives, classes: classifier.classes.length, thresholds: classifier.thresholds, metrics: classifier.metrics, ...adapter };
 }
 
-async function train(ctx: AppContext, augmented: boolean, adapt: boolean) {
+/** The triplet-head path: tfjs on the engine's backend, so in-process and in the engine's queue. */
+async function trainAdapted(ctx: AppContext, augmented: boolean): Promise<TrainOutcome> {
   const started = performance.now();
   const { roster, config, log } = ctx;
   // Checked before the built-in negatives are added, so a refused request writes nothing.
@@ -29,12 +33,12 @@ async function train(ctx: AppContext, augmented: boolean, adapt: boolean) {
   const vision = { embedder: ctx.engine.embedder.name, detector: config.vision.detector, alignment: config.vision.alignment };
   // trainRoster is synchronous CPU work (seconds for a large roster, tens of seconds with adapt); it
   // blocks this process meanwhile. adapt trains with tfjs on the engine's backend, so it waits its turn.
-  const { model } = adapt ? await ctx.useEngine(async () => trainRoster(roster, vision, { augmented, adapt })) : trainRoster(roster, vision, { augmented });
+  const { model } = await ctx.useEngine(async () => trainRoster(roster, vision, { augmented, adapt: true }));
   saveModel(config.dataDir, model);
   // Loaded back from the file just written, so the live model is exactly the stored one.
   const stale = ctx.reloadRecognizer()?.isStale() ?? false;
   log.info({ players: Object.keys(model.players).length, cvAccuracy: model.classifier.metrics.cvAccuracy }, 'model trained');
-  return { model: modelInfo(model, stale), ms: Math.round(performance.now() - started), negativesAdded };
+  return { model, stale, ms: Math.round(performance.now() - started), negativesAdded };
 }
 
 export function trainRouter(ctx: AppContext): Router {
@@ -42,13 +46,13 @@ export function trainRouter(ctx: AppContext): Router {
 
   r.post('/train', async (req, res) => {
     const { augmented = true, adapt = false } = req.is('application/json') ? parseBody(trainRequestSchema, req, 'training request') : {};
-    if (ctx.training) throw new HttpError(409, 'TRAINING_RUNNING', 'a training is already running; wait for it to finish (GET /api/model shows the result)');
-    ctx.training = true;
-    try {
-      res.json(await train(ctx, augmented, adapt));
-    } finally {
-      ctx.training = false;
-    }
+    const { trainer } = ctx;
+    const outcome = await trainer.run('api', adapt ? () => trainAdapted(ctx, augmented) : (progress) => trainer.workerJob(augmented, progress));
+    res.json({ model: modelInfo(outcome.model, outcome.stale), ms: outcome.ms, negativesAdded: outcome.negativesAdded });
+  });
+
+  r.get('/training', (_req, res) => {
+    res.json({ training: ctx.trainer.status() });
   });
 
   r.get('/model', (_req, res) => {
