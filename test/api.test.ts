@@ -196,6 +196,40 @@ describe('players', () => {
     expect(stats.status).toBe(404);
     expect(snapshot()).toEqual(before);
   });
+  it('imports a roster.csv row by row: adds new ids, updates known ones and merges their stats, reports refused rows', async () => {
+    const csv = (text: string): RequestInit => ({ method: 'POST', headers: { 'content-type': 'text/csv' }, body: text });
+    expect((await api('/api/players', json({ id: 'csv-known', name: 'Known', stats: { apps: 3 } }))).status).toBe(201);
+    const res = await api(
+      '/api/players/import',
+      csv('\uFEFFid,name,number,team,goals\ncsv-known,Known Again,,,5\ncsv-new,"New, Player",7,CSV FC,2\ncsv-bad,Bad,1000,,\n,no id,,,\n'),
+    );
+    expect(res.status).toBe(207);
+    const { reports } = (await res.json()) as { reports: { line: number; id: string; status: string; message: string }[] };
+    expect(reports.map((r) => [r.line, r.status])).toEqual([
+      [2, 'updated'],
+      [3, 'created'],
+      [4, 'refused'],
+      [5, 'refused'],
+    ]);
+    expect(reports[2]!.message).toMatch(/^line 4 \(csv-bad\): .*number/);
+    expect(reports[3]!.message).toMatch(/line 5: empty id/);
+    const known = ((await (await api('/api/players/csv-known')).json()) as { player: { name: string; stats: Record<string, unknown> } }).player;
+    expect(known).toMatchObject({ name: 'Known Again', stats: { apps: 3, goals: 5 } });
+    const added = ((await (await api('/api/players/csv-new')).json()) as { player: { name: string; number: number; team: string } }).player;
+    expect(added).toMatchObject({ name: 'New, Player', number: 7, team: 'CSV FC' });
+    expect((await api('/api/players/csv-bad')).status).toBe(404);
+
+    const before = snapshot();
+    const none = await api('/api/players/import', csv('id,number\ncsv-x,1000\n'));
+    expect(none.status).toBe(422);
+    expect((await errorOf(none)).code).toBe('NOTHING_IMPORTED');
+    const noHeader = await api('/api/players/import', csv('name,number\nX,1\n'));
+    expect(noHeader.status).toBe(400);
+    expect((await errorOf(noHeader)).message).toMatch(/"id" column/);
+    expect((await api('/api/players/import', json({ id: 'x' }))).status).toBe(415);
+    expect(snapshot()).toEqual(before);
+    for (const id of ['csv-known', 'csv-new']) expect((await api(`/api/players/${id}`, { method: 'DELETE' })).status).toBe(200);
+  });
 });
 
 describe('upload limits and bad images', () => {

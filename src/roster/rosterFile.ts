@@ -65,6 +65,30 @@ function rowToPlayer(header: string[], cells: string[]): PlayerInput {
   };
 }
 
+export interface CsvRow {
+  /** 1-based line in the file (the header is line 1). */
+  line: number;
+  player: PlayerInput;
+  /** What is wrong with this row; the player is then not to be used. */
+  error: string | null;
+}
+
+/**
+ * roster.csv text → one entry per data row, each with its own error (so an import can report
+ * row by row). Throws only when the header itself is unusable.
+ */
+export function parseRosterCsv(text: string): CsvRow[] {
+  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, ''));
+  if (!header?.some((h) => h.trim().toLowerCase() === 'id')) {
+    throw new Error('the first line must be a header with an "id" column (and optionally name, number, team, teamColor, position; other columns are stats)');
+  }
+  const names = header.map((h) => h.trim());
+  return rows.map((cells, i) => {
+    const player = rowToPlayer(names, cells);
+    return { line: i + 2, player, error: player.id ? null : 'empty id' };
+  });
+}
+
 /** The roster file in dir (roster.json preferred, then roster.csv), keyed by player id; empty when none. */
 export function readRosterFile(dir: string): Map<string, PlayerInput> {
   const out = new Map<string, PlayerInput>();
@@ -85,12 +109,15 @@ export function readRosterFile(dir: string): Map<string, PlayerInput> {
       out.set(id, p as PlayerInput);
     }
   } else if (existsSync(csvPath)) {
-    const [header, ...rows] = parseCsv(readFileSync(csvPath, 'utf8'));
-    if (!header?.some((h) => h.toLowerCase() === 'id')) throw new Error(`${csvPath}: the first line must be a header with an "id" column`);
-    for (const [i, cells] of rows.entries()) {
-      const p = rowToPlayer(header, cells);
-      if (!p.id) throw new Error(`${csvPath} line ${i + 2}: empty id`);
-      out.set(p.id, p);
+    let rows: CsvRow[];
+    try {
+      rows = parseRosterCsv(readFileSync(csvPath, 'utf8'));
+    } catch (err) {
+      throw new Error(`${csvPath}: ${(err as Error).message}`);
+    }
+    for (const r of rows) {
+      if (r.error) throw new Error(`${csvPath} line ${r.line}: ${r.error}`);
+      out.set(r.player.id, r.player);
     }
   }
   return out;

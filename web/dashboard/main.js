@@ -133,7 +133,7 @@ $('#csv-input').addEventListener('change', async (e) => {
   if (!file) return;
   let results;
   try {
-    results = await importCsv(await file.text(), new Set(roster.players.map((p) => p.id)));
+    results = await importCsv(await file.text());
   } catch (err) {
     return showError('CSV_INVALID', `${file.name}: ${err.message}`);
   }
