@@ -18,13 +18,12 @@ import { silentLogger } from '../src/shared/log.ts';
 import {
   healthMessageSchema,
   previewMessageSchema,
-  serverMessageSchema,
   trainingMessageSchema,
   tracksMessageSchema,
   type Frame,
-  type ServerMessage,
 } from '../src/shared/protocol.ts';
 import { HAVE_FIXTURES, SKIP_MESSAGE, groupDir, tempDir } from './helpers/fixtures.ts';
+import { WsClient } from './helpers/wsClient.ts';
 
 const TOKEN = 'dashboard-test-token-0123456789';
 const PASSWORD = 'correct horse battery staple';
@@ -70,46 +69,8 @@ function sessionOf(res: Response): string {
   return `facecast_session=${m[1]}`;
 }
 
-/** A WebSocket client that validates and records every server message. */
-class Client {
-  readonly messages: ServerMessage[] = [];
-  private waiters: (() => void)[] = [];
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.messages.push(serverMessageSchema.parse(JSON.parse(String(data))));
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-  static async open(query: string, headers: Record<string, string> = {}): Promise<Client> {
-    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws?${query}`, { headers });
-    const c = new Client(ws);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return c;
-  }
-  async next<T extends ServerMessage['type']>(type: T, from = 0, pred: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true, ms = 5000) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const m = this.messages.slice(from).find((x): x is Extract<ServerMessage, { type: T }> => x.type === type && pred(x as Extract<ServerMessage, { type: T }>));
-      if (m) return m;
-      if (Date.now() > deadline) throw new Error(`no ${type} message within ${ms} ms; got ${JSON.stringify(this.messages.slice(from).map((x) => x.type))}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        this.waiters.push(() => (clearTimeout(t), resolve()));
-      });
-    }
-  }
-  send(msg: object): number {
-    const before = this.messages.length;
-    this.ws.send(JSON.stringify(msg));
-    return before;
-  }
-  close(): void {
-    this.ws.close();
-  }
-}
+type Client = WsClient;
+const Client = { open: (query: string, headers: Record<string, string> = {}) => WsClient.open(`${server.url.replace('http', 'ws')}/ws?${query}`, headers) };
 
 function upgradeStatus(query: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -3,8 +3,9 @@
 // broadcast to many clients, and heartbeats.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { MAX_CLIENT_MESSAGE_BYTES, serverMessageSchema, type ServerMessage } from '../src/shared/protocol.ts';
+import { MAX_CLIENT_MESSAGE_BYTES } from '../src/shared/protocol.ts';
 import { API_TOKEN, OUTPUT_KEY, emptyState, lowerThird, startOverlayTestServer, tag, type OverlayTestServer } from './helpers/overlayTestServer.ts';
+import { WsClient } from './helpers/wsClient.ts';
 
 let server: OverlayTestServer;
 let wsBase: string;
@@ -15,52 +16,8 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.close());
 
-/** A connected client that records every message, with waits on what arrives. */
-class Client {
-  readonly messages: ServerMessage[] = [];
-  private waiters: (() => void)[] = [];
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.messages.push(serverMessageSchema.parse(JSON.parse(String(data))));
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-  static async open(query: string, headers: Record<string, string> = {}): Promise<Client> {
-    const ws = new WebSocket(`${wsBase}/ws?${query}`, { headers });
-    const c = new Client(ws);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return c;
-  }
-  /** Waits until a message matching `pred` arrives after index `from`; returns it. */
-  async next<T extends ServerMessage['type']>(type: T, from = 0, pred: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true, ms = 3000) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const m = this.messages.slice(from).find((x): x is Extract<ServerMessage, { type: T }> => x.type === type && pred(x as Extract<ServerMessage, { type: T }>));
-      if (m) return m;
-      if (Date.now() > deadline) throw new Error(`no ${type} message within ${ms} ms; got ${JSON.stringify(this.messages.map((x) => x.type))}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, deadline - Date.now());
-        this.waiters.push(() => (clearTimeout(t), resolve()));
-      });
-    }
-  }
-  send(data: string | object): number {
-    const before = this.messages.length;
-    this.ws.send(typeof data === 'string' ? data : JSON.stringify(data));
-    return before;
-  }
-  async ping(): Promise<void> {
-    const t = Math.random();
-    const from = this.send({ type: 'ping', t });
-    await this.next('pong', from, (m) => m.t === t);
-  }
-  close(): void {
-    this.ws.close();
-  }
-}
+type Client = WsClient;
+const Client = { open: (query: string, headers: Record<string, string> = {}) => WsClient.open(`${wsBase}/ws?${query}`, headers) };
 
 /** The HTTP status the server answered an upgrade with. */
 function upgradeStatus(query: string, headers: Record<string, string> = {}, path = '/ws'): Promise<number> {
