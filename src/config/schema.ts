@@ -48,11 +48,6 @@ export const visionConfigSchema = z
     flipAverage: z
       .boolean()
       .describe('Embed each face and its mirror image and use the normalised mean (test-time augmentation; doubles embedding cost).'),
-    greyscale: z
-      .boolean()
-      .describe(
-        'Embed faces as greyscale (channel mean). Keeps black-and-white roster photos and colour broadcast faces in one domain; enrolled embeddings must be recomputed (facecast enroll) after changing it.',
-      ),
     mtcnn: mtcnnConfigSchema,
     ssd: ssdConfigSchema,
     pool: z

@@ -66,7 +66,7 @@ function fileSha(file: string): string {
 
 /** Everything the build depends on; a different value means the stored demo is out of date. */
 function inputsHash(engine: VisionEngine, photos: string[]): string {
-  const { detector, alignment, greyscale, flipAverage } = engine.config;
+  const { detector, alignment, flipAverage } = engine.config;
   const stranger = existsSync(strangerPhoto()) ? fileSha(strangerPhoto()) : null;
   const canonical = JSON.stringify({
     v: DEMO_ROSTER_VERSION,
@@ -74,7 +74,7 @@ function inputsHash(engine: VisionEngine, photos: string[]): string {
     stranger,
     people: Array.from({ length: DEMO_PEOPLE_COUNT }, (_, i) => demoPlayerInput(i)),
     faces: { MIN_FACE_SCORE, MIN_FACE_SIDE, SAME_PERSON_DISTANCE, DEMO_CROPS, DEMO_VIEWS },
-    vision: { detector, alignment, greyscale, flipAverage },
+    vision: { detector, alignment, flipAverage },
   });
   return createHash('sha256').update(canonical).digest('hex');
 }

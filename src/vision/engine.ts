@@ -85,25 +85,12 @@ export class VisionEngine {
   }
 
   /**
-   * Embeds aligned faces ([n, size, size, 3]) in one forward pass, as greyscale when
-   * vision.greyscale is set (the caller disposes `input`).
-   */
-  async embedAligned(input: Tensor4D): Promise<Float32Array[]> {
-    if (!this.config.greyscale) return this.embedOriented(input);
-    const grey = tf.tidy(() => tf.tile(tf.mean(input, 3, true), [1, 1, 1, 3]) as Tensor4D);
-    try {
-      return await this.embedOriented(grey);
-    } finally {
-      grey.dispose();
-    }
-  }
-
-  /**
+   * Embeds aligned faces ([n, size, size, 3]) in one forward pass (the caller disposes `aligned`).
    * With vision.flipAverage the mirrored faces go through in the same batch and each embedding is
    * the normalised mean of a face and its mirror image, which evens out pose and lighting
    * asymmetries.
    */
-  private async embedOriented(aligned: Tensor4D): Promise<Float32Array[]> {
+  async embedAligned(aligned: Tensor4D): Promise<Float32Array[]> {
     if (!this.config.flipAverage) return this.embedder.embed(aligned);
     const n = aligned.shape[0];
     const both = tf.tidy(() => tf.concat([aligned, tf.reverse(aligned, 2)]) as Tensor4D);
