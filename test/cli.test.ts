@@ -1,6 +1,8 @@
 // The `facecast` command as a user runs it: a real process, real files, exit codes and output.
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { imageResultSchema, imageErrorSchema } from '../src/shared/protocol.ts';
@@ -9,8 +11,12 @@ import { FACEAPI_DEMO, tempDir, writeBadInputs } from './helpers/fixtures.ts';
 const BIN = fileURLToPath(new URL('../bin/facecast.js', import.meta.url));
 
 function facecast(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return facecastEnv(args, {});
+}
+
+function facecastEnv(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, FACECAST_LOG_LEVEL: 'warn' }, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, FACECAST_LOG_LEVEL: 'warn', ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -49,6 +55,24 @@ describe('facecast CLI', () => {
     expect(r.stdout).toMatch(/^backend: wasm/m);
     expect(r.stdout).toMatch(/face\(s\).*\[ssd on wasm\]/);
     expect(r.stdout).toMatch(/box x, y, w, h\s+score/);
+  });
+
+  it('serve on a port in use, or in production without secrets: one line saying what to do, exit 2', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const data = tempDir();
+      const inUse = await facecast(['serve', '--backend', 'wasm', '--data', data, '--host', '127.0.0.1', '--port', String(port)]);
+      expect(inUse.code).toBe(2);
+      expect(inUse.stderr.trim().split('\n').at(-1)).toBe(`facecast: port ${port} on 127.0.0.1 is in use: stop the other program or choose another port (--port, FACECAST_PORT)`);
+      expect(inUse.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      busy.close();
+    }
+    const prod = await facecastEnv(['serve', '--backend', 'wasm', '--data', tempDir()], { NODE_ENV: 'production', FACECAST_API_TOKEN: '' });
+    expect(prod.code).toBe(2);
+    expect(prod.stderr).toMatch(/^facecast: no API token configured in production mode: set FACECAST_API_TOKEN/m);
   });
 
   it('a forced backend that is missing fails with how to install it', async () => {

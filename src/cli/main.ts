@@ -10,6 +10,7 @@ import { runEnroll, runRosterAdd, runRosterImport, runRosterList, runRosterRemov
 import { runNegativesImport, runTrain } from './train.ts';
 import { runIdentify, runVerify } from './verify.ts';
 import { runServe } from './serve.ts';
+import { ServerStartError } from '../server/auth.ts';
 import { runDemo } from './demo.ts';
 import { runAnalyze } from './analyze.ts';
 import { DEFAULT_NEGATIVES_LIMIT, runEval } from './eval.ts';
@@ -29,7 +30,7 @@ interface GlobalOptions {
 }
 
 /** Errors the user can fix: printed as one line, never as a stack trace. */
-const USER_ERRORS = [ConfigError, BackendError, ModelFileError, RosterError, ModelStoreError, InputRefusedError, IngestError, EvalInputError];
+const USER_ERRORS = [ConfigError, BackendError, ModelFileError, RosterError, ModelStoreError, InputRefusedError, IngestError, EvalInputError, ServerStartError];
 
 function setup(cmd: Command, extra: Record<string, unknown> = {}) {
   const g = cmd.optsWithGlobals<GlobalOptions>();

@@ -29,7 +29,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../shared/log.ts';
-import { bearerAuth, resolveApiToken, resolveOutputKey } from './auth.ts';
+import { bearerAuth, resolveApiToken, resolveOutputKey, ServerStartError } from './auth.ts';
 import { OperatorAuth, apiAuth, resolveOperatorPassword } from './operatorAuth.ts';
 import { dashboardRouter } from './dashboardRoutes.ts';
 import { ChannelManager } from './channels.ts';
@@ -175,7 +175,7 @@ export async function startServer(configIn: Config, log: Logger): Promise<Runnin
   } catch (err) {
     await closeParts();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new Error(`port ${config.server.port} on ${config.server.host} is in use: stop the other program or choose another port (--port, FACECAST_PORT)`);
+    if (code === 'EADDRINUSE') throw new ServerStartError(`port ${config.server.port} on ${config.server.host} is in use: stop the other program or choose another port (--port, FACECAST_PORT)`);
     throw err;
   }
   const { port } = http.address() as AddressInfo;
