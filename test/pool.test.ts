@@ -133,6 +133,34 @@ describe('vision pool', () => {
     expect(pool.stats().workers[0]!.keptFrames).toBe(0);
   });
 
+  it('batches embed requests of frames from different streams into shared forward passes', async () => {
+    // Two streams' frames kept by the one worker, then both trackers ask for embeddings at once
+    // (as two channels do when their results arrive together): one batch, per-stream answers.
+    const file = { policy: 'file' as const };
+    const whole = await pool.submit(frame(small, 30, 'cam3'), file).result;
+    const keepBoth = () =>
+      Promise.all([
+        pool.submit(frame(small, 31, 'cam1'), { ...file, embed: 'none', keep: true }).result,
+        pool.submit(frame(small, 32, 'cam2'), { ...file, embed: 'none', keep: true }).result,
+      ]);
+    const [a, b] = await keepBoth();
+    const [ea, eb] = await Promise.all([pool.embed(a.frameId, [0, 1]), pool.embed(b.frameId, [2])]);
+    expect([ea.batch, eb.batch]).toEqual([2, 2]);
+    expect(ea.embedded).toEqual([0, 1]);
+    expect(eb.embedded).toEqual([2]);
+    expect(cosine(ea.embeddings[0]!, whole.faces[0]!.embedding!)).toBeGreaterThanOrEqual(0.9999);
+    expect(cosine(ea.embeddings[1]!, whole.faces[1]!.embedding!)).toBeGreaterThanOrEqual(0.9999);
+    expect(cosine(eb.embeddings[0]!, whole.faces[2]!.embedding!)).toBeGreaterThanOrEqual(0.9999);
+    // A bad part fails alone; the other part of the batch is answered.
+    const [c, d] = await keepBoth();
+    const [ec] = await Promise.all([pool.embed(c.frameId, [1]), expect(pool.embed(d.frameId, [99])).rejects.toMatchObject({ code: 'bad-request' })]);
+    expect(ec.batch).toBe(2);
+    expect(cosine(ec.embeddings[0]!, whole.faces[1]!.embedding!)).toBeGreaterThanOrEqual(0.9999);
+    // Every frame was released by its embed.
+    await expect(pool.embed(a.frameId, [0])).rejects.toMatchObject({ code: 'evicted' });
+    expect(pool.stats().workers[0]!.keptFrames).toBe(0);
+  });
+
   it('runs the detector a request names', async () => {
     const tensor = imageToTensor(small);
     const [got, want] = await Promise.all([

@@ -37,6 +37,11 @@ export interface EmbedOutput {
   timings: WorkerTimings;
 }
 
+export interface EmbedPartOutput {
+  embedded: number[];
+  embeddings: Float32Array;
+}
+
 /** A request this analyser refuses (the worker answers it as bad-request or evicted, and lives on). */
 export class AnalyseError extends Error {
   constructor(
@@ -124,6 +129,31 @@ export class FrameAnalyser {
       return { embedded: indices, embeddings, timings: { tensorMs: 0, detectMs: 0, embedMs: t1 - t0, totalMs: t1 - t0 } };
     } finally {
       if (release) this.release(frameId);
+    }
+  }
+
+  /**
+   * Several embed requests in one go: the chosen faces of every kept frame named (frames of
+   * different streams) are embedded together in shared forward passes. A part whose frame is gone
+   * or whose indices are wrong fails alone; frames marked `release` are dropped afterwards.
+   */
+  async embedBatch(parts: { frameId: number; indices: number[]; release: boolean }[]): Promise<{ results: (EmbedPartOutput | AnalyseError)[]; timings: WorkerTimings }> {
+    const t0 = now();
+    try {
+      const results: (EmbedPartOutput | AnalyseError)[] = parts.map(({ frameId, indices }) => {
+        const frame = this.kept.get(frameId);
+        if (!frame) return new AnalyseError('evicted', `frame ${frameId} is not kept here (never kept, or released)`);
+        const bad = indices.filter((i) => i >= frame.faces.length);
+        if (bad.length) return new AnalyseError('bad-request', `frame ${frameId} has ${frame.faces.length} faces; no face ${bad.join(', ')}`);
+        return { embedded: indices, embeddings: new Float32Array(indices.length * EMBEDDING_SIZE) };
+      });
+      const live = parts.flatMap((p, k) => (results[k] instanceof AnalyseError ? [] : [{ k, frame: this.kept.get(p.frameId)!, indices: p.indices }]));
+      const rows = await this.engine.embedFacesAcross(live.map(({ frame, indices }) => ({ image: frame.tensor, faces: indices.map((i) => frame.faces[i]!) })));
+      live.forEach(({ k }, g) => rows[g]!.forEach((row, r) => (results[k] as EmbedPartOutput).embeddings.set(row, r * EMBEDDING_SIZE)));
+      const t1 = now();
+      return { results, timings: { tensorMs: 0, detectMs: 0, embedMs: t1 - t0, totalMs: t1 - t0 } };
+    } finally {
+      for (const p of parts) if (p.release) this.release(p.frameId);
     }
   }
 

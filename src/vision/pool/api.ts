@@ -84,6 +84,8 @@ export interface EmbedResult {
   embedded: number[];
   embeddings: Float32Array[];
   worker: number;
+  /** How many embed requests (frames, possibly of different streams) shared the forward passes. */
+  batch: number;
   timings: PoolTimings;
 }
 

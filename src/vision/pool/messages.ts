@@ -70,6 +70,17 @@ export const embedRequestSchema = z.object({
 });
 export type EmbedRequest = z.infer<typeof embedRequestSchema>;
 
+/**
+ * Several embed requests (frames of different streams kept by this worker) answered with one
+ * batched forward pass; each part succeeds or fails on its own.
+ */
+export const embedBatchRequestSchema = z.object({
+  type: z.literal('embedBatch'),
+  jobId,
+  parts: z.array(embedRequestSchema.omit({ type: true })).min(2),
+});
+export type EmbedBatchRequest = z.infer<typeof embedBatchRequestSchema>;
+
 export const releaseRequestSchema = z.object({ type: z.literal('release'), frameId: jobId });
 export type ReleaseRequest = z.infer<typeof releaseRequestSchema>;
 
@@ -83,7 +94,7 @@ export const crashRequestSchema = z.object({
 });
 export type CrashRequest = z.infer<typeof crashRequestSchema>;
 
-export const workerRequestSchema = z.discriminatedUnion('type', [analyseRequestSchema, embedRequestSchema, releaseRequestSchema, crashRequestSchema]);
+export const workerRequestSchema = z.discriminatedUnion('type', [analyseRequestSchema, embedRequestSchema, embedBatchRequestSchema, releaseRequestSchema, crashRequestSchema]);
 export type WorkerRequest = z.infer<typeof workerRequestSchema>;
 
 // ---------------------------------------------------------------------------------------------
@@ -150,6 +161,23 @@ export const embeddedReplySchema = z
   .refine(embeddingsShape, { message: 'embeddings length is not embedded.length × 128' });
 export type EmbeddedReply = z.infer<typeof embeddedReplySchema>;
 
+export const embeddedBatchReplySchema = z.object({
+  type: z.literal('embeddedBatch'),
+  jobId,
+  parts: z.array(
+    z.union([
+      z
+        .object({ jobId, frameId: jobId, embedded: faceIndices, embeddings: float32Array })
+        .refine(embeddingsShape, { message: 'embeddings length is not embedded.length × 128' }),
+      z.object({ jobId, frameId: jobId, code: z.enum(['bad-request', 'evicted']), error: z.string() }),
+    ]),
+  ),
+  timings: timingsSchema,
+  memory,
+  keptFrames: z.number().int().nonnegative(),
+});
+export type EmbeddedBatchReply = z.infer<typeof embeddedBatchReplySchema>;
+
 /** A request that failed without killing the worker. */
 export const failedReplySchema = z.object({
   type: z.literal('failed'),
@@ -162,7 +190,14 @@ export const failedReplySchema = z.object({
 });
 export type FailedReply = z.infer<typeof failedReplySchema>;
 
-export const workerReplySchema = z.discriminatedUnion('type', [readyReplySchema, fatalReplySchema, analysedReplySchema, embeddedReplySchema, failedReplySchema]);
+export const workerReplySchema = z.discriminatedUnion('type', [
+  readyReplySchema,
+  fatalReplySchema,
+  analysedReplySchema,
+  embeddedReplySchema,
+  embeddedBatchReplySchema,
+  failedReplySchema,
+]);
 export type WorkerReply = z.infer<typeof workerReplySchema>;
 
 /** What the main thread hands a worker at start (workerData). */

@@ -1,5 +1,8 @@
 // The main thread's side of the vision workers: a bounded queue with a policy per source, one
 // request per worker at a time, replacement of workers that die, and counters for /stats.
+// Embed requests waiting for the same worker (frames of different streams it keeps) go to it as
+// one batch, so the faces of every stream share forward passes: the cross-stream batching that
+// pays on a GPU, where one pass over 16 faces costs about what one over 1 does.
 // The main thread never runs a model; it only moves frames (transferred, not copied) and results.
 import { availableParallelism } from 'node:os';
 import type { VisionConfig } from '../../config/schema.ts';
@@ -23,6 +26,8 @@ import {
   type AnalysedReply,
   type AnalyseRequest,
   type CrashRequest,
+  type EmbedBatchRequest,
+  type EmbeddedBatchReply,
   type EmbeddedReply,
   type EmbedRequest,
   type FailedReply,
@@ -57,7 +62,15 @@ interface EmbedJob extends Settle<EmbedResult> {
   faces: number[];
   release: boolean;
 }
-type Job = AnalyseJob | EmbedJob;
+/** Several embed jobs sent to one worker as one request; each settles on its own. */
+interface EmbedBatchJob extends Settle<void> {
+  kind: 'embedBatch';
+  parts: EmbedJob[];
+}
+type Job = AnalyseJob | EmbedJob | EmbedBatchJob;
+
+/** Most embed requests merged into one batch (each may hold several faces). */
+const MAX_EMBED_BATCH_PARTS = 16;
 type Slot = WorkerSlot<Job>;
 
 type State = 'starting' | 'open' | 'closing' | 'closed' | 'broken';
@@ -317,8 +330,9 @@ export class VisionPool {
     if (this.state !== 'open') return;
     for (const slot of this.slots) {
       if (!slot.ready || slot.current) continue;
-      const job = slot.priority.shift() ?? this.queue.take();
+      let job: Job | undefined = slot.priority.shift() ?? this.queue.take();
       if (!job) continue;
+      if (job.kind === 'embed') job = this.batchEmbeds(slot, job);
       slot.current = { job, sentAt: now() };
       if (job.kind === 'analyse') {
         const req: AnalyseRequest = {
@@ -332,11 +346,30 @@ export class VisionPool {
           ...(job.detector ? { detector: job.detector } : {}),
         };
         slot.post(req, [job.rgb.buffer as ArrayBuffer]);
+      } else if (job.kind === 'embedBatch') {
+        const parts = job.parts.map((p) => ({ jobId: p.id, frameId: p.frameId, faces: p.faces, release: p.release }));
+        const req: EmbedBatchRequest = { type: 'embedBatch', jobId: job.id, parts };
+        slot.post(req);
       } else {
         const req: EmbedRequest = { type: 'embed', jobId: job.id, frameId: job.frameId, faces: job.faces, release: job.release };
         slot.post(req);
       }
     }
+  }
+
+  /** The embed job, or a batch of it and the other embeds waiting for the same worker. */
+  private batchEmbeds(slot: Slot, first: EmbedJob): EmbedJob | EmbedBatchJob {
+    const parts = [first];
+    for (let i = 0; i < slot.priority.length && parts.length < MAX_EMBED_BATCH_PARTS; ) {
+      const next = slot.priority[i]!;
+      if (next.kind === 'embed') {
+        parts.push(next);
+        slot.priority.splice(i, 1);
+      } else i++;
+    }
+    if (parts.length === 1) return first;
+    const noop = () => {};
+    return { kind: 'embedBatch', id: this.nextId++, submittedAt: Math.min(...parts.map((p) => p.submittedAt)), parts, resolve: noop, reject: noop };
   }
 
   private onReady(slot: Slot, reply: ReadyReply): void {
@@ -346,7 +379,7 @@ export class VisionPool {
     this.schedule();
   }
 
-  private onReply(slot: Slot, reply: AnalysedReply | EmbeddedReply | FailedReply): void {
+  private onReply(slot: Slot, reply: AnalysedReply | EmbeddedReply | EmbeddedBatchReply | FailedReply): void {
     const current = slot.current;
     if (!current || current.job.id !== reply.jobId) {
       this.log.error({ worker: slot.index, jobId: reply.jobId }, 'vision worker answered a request it was not running');
@@ -359,8 +392,31 @@ export class VisionPool {
     const t = now();
     const timings = (w: WorkerTimings): PoolTimings => ({ ...w, queueMs: current.sentAt - job.submittedAt, wallMs: t - job.submittedAt });
     if (reply.type === 'failed') {
-      this.counts.failed++;
-      job.reject(new PoolError(reply.code === 'error' ? 'failed' : reply.code, `vision worker ${slot.index}: ${reply.error}`));
+      const parts = job.kind === 'embedBatch' ? job.parts : [job];
+      this.counts.failed += parts.length;
+      for (const p of parts) p.reject(new PoolError(reply.code === 'error' ? 'failed' : reply.code, `vision worker ${slot.index}: ${reply.error}`));
+    } else if (reply.type === 'embeddedBatch' && job.kind === 'embedBatch') {
+      const byId = new Map(job.parts.map((p) => [p.id, p]));
+      for (const part of reply.parts) {
+        const p = byId.get(part.jobId);
+        if (!p) continue;
+        byId.delete(part.jobId);
+        if ('error' in part) {
+          this.counts.failed++;
+          p.reject(new PoolError(part.code, `vision worker ${slot.index}: ${part.error}`));
+          continue;
+        }
+        this.counts.embedsCompleted++;
+        p.resolve({
+          frameId: part.frameId,
+          embedded: part.embedded,
+          embeddings: rows(part.embeddings, part.embedded.length),
+          worker: slot.index,
+          batch: job.parts.length,
+          timings: { ...reply.timings, queueMs: current.sentAt - p.submittedAt, wallMs: t - p.submittedAt },
+        });
+      }
+      for (const p of byId.values()) p.reject(new PoolError('failed', `vision worker ${slot.index} did not answer the embed of frame ${p.frameId}`));
     } else if (reply.type === 'analysed' && job.kind === 'analyse') {
       this.counts.completed++;
       if (reply.kept) this.remember(slot, job.id);
@@ -389,11 +445,13 @@ export class VisionPool {
         embedded: reply.embedded,
         embeddings: rows(reply.embeddings, reply.embedded.length),
         worker: slot.index,
+        batch: 1,
         timings: timings(reply.timings),
       });
     } else {
-      this.counts.failed++;
-      job.reject(new PoolError('failed', `vision worker ${slot.index} answered ${reply.type} to a ${job.kind} request`));
+      const parts = job.kind === 'embedBatch' ? job.parts : [job];
+      this.counts.failed += parts.length;
+      for (const p of parts) p.reject(new PoolError('failed', `vision worker ${slot.index} answered ${reply.type} to a ${job.kind} request`));
     }
     this.notifyIdle();
     this.schedule();
@@ -407,6 +465,7 @@ export class VisionPool {
       return;
     }
     const lost = (code: 'lost' | 'closed') => (job: Job) => {
+      if (job.kind === 'embedBatch') return job.parts.forEach(lost(code));
       if (code === 'lost') this.counts.lost++;
       const what = job.kind === 'analyse' ? `frame ${job.channel}#${job.meta.seq}` : `embed of frame ${job.frameId}`;
       job.reject(new PoolError(code, code === 'lost' ? `${what} lost: ${why}; the worker is being replaced` : `${what}: vision pool closed`));

@@ -12,6 +12,7 @@ import {
   workerRequestSchema,
   type AnalyseRequest,
   type CrashRequest,
+  type EmbedBatchRequest,
   type EmbedRequest,
   type WorkerReply,
 } from './messages.ts';
@@ -104,6 +105,16 @@ function serve(engine: VisionEngine, analyser: FrameAnalyser): void {
     );
   }
 
+  async function embedBatch(req: EmbedBatchRequest): Promise<void> {
+    const out = await analyser.embedBatch(req.parts.map((p) => ({ frameId: p.frameId, indices: p.faces, release: p.release })));
+    const parts = out.results.map((r, k) => {
+      const { jobId, frameId } = req.parts[k]!;
+      return r instanceof AnalyseError ? { jobId, frameId, code: r.code, error: r.message } : { jobId, frameId, embedded: r.embedded, embeddings: r.embeddings };
+    });
+    const transfer = out.results.flatMap((r) => (r instanceof AnalyseError ? [] : [r.embeddings.buffer as ArrayBuffer]));
+    post({ type: 'embeddedBatch', jobId: req.jobId, parts, timings: out.timings, ...status() }, transfer);
+  }
+
   function fail(jobId: number, code: 'bad-request' | 'evicted' | 'error', error: string): void {
     post({ type: 'failed', jobId, code, error, ...status() });
   }
@@ -132,6 +143,7 @@ function serve(engine: VisionEngine, analyser: FrameAnalyser): void {
       try {
         if (req.type === 'analyse') await analyse(req);
         else if (req.type === 'embed') await embed(req);
+        else if (req.type === 'embedBatch') await embedBatch(req);
         else analyser.release(req.frameId);
       } catch (err) {
         if (req.type === 'release') return void log.error({ err }, 'release failed');
