@@ -62,27 +62,15 @@ export async function renderShots(shots: RenderShot[], opts: RenderOptions): Pro
     cuts.push((start / fps).toFixed(6));
     start += s.frames;
   }
-  const ffmpeg = spawn(
-    opts.ffmpeg,
-    [
-      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
-      // No B-frames: pts = index / fps exactly. A keyframe at each cut, so seeking to a shot is exact.
-      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(opts.crf), '-bf', '0', '-g', String(2 * fps),
-      '-force_key_frames', cuts.join(','), '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4', opts.out,
-    ],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  ffmpeg.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve, reject) => {
-    ffmpeg.on('error', reject);
-    ffmpeg.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${stderr.trim()}`))));
+  // A keyframe at each cut, so seeking to a shot is exact.
+  const encoder = openRawEncoder({
+    ffmpeg: opts.ffmpeg,
+    width,
+    height,
+    fps,
+    out: opts.out,
+    x264: ['-preset', 'veryfast', '-crf', String(opts.crf), '-g', String(2 * fps), '-force_key_frames', cuts.join(',')],
   });
-  // A write error (ffmpeg died) surfaces through `exited`; without a listener it would be thrown.
-  ffmpeg.stdin.on('error', () => undefined);
-  const write = (buf: Buffer) => new Promise<void>((resolve, reject) => ffmpeg.stdin.write(buf, (err) => (err ? reject(err) : resolve())));
-
   try {
     for (const shot of shots) {
       // Shrink the photo once so the shot's narrowest window is exactly frame-wide: frames of pans
@@ -109,14 +97,56 @@ export async function renderShots(shots: RenderShot[], opts: RenderOptions): Pro
       for (let k = 0; k < shot.frames; k++) {
         const buf = await pending.shift()!;
         if (k + LOOKAHEAD < shot.frames) pending.push(frame(k + LOOKAHEAD));
-        await write(buf);
+        await encoder.write(buf);
       }
     }
   } catch (err) {
-    ffmpeg.kill('SIGKILL');
-    await exited.catch(() => undefined);
+    await encoder.abort();
     throw err;
   }
-  ffmpeg.stdin.end();
-  await exited;
+  await encoder.finish();
+}
+
+export interface RawEncoder {
+  /** Appends one width × height RGB frame; resolves once ffmpeg took it (backpressure). */
+  write(frame: Buffer): Promise<void>;
+  /** Ends the input and waits for ffmpeg to finish the file; rejects with its error output. */
+  finish(): Promise<void>;
+  /** Kills ffmpeg (after a failure on our side) and waits for it to go. */
+  abort(): Promise<void>;
+}
+
+/**
+ * ffmpeg reading raw RGB frames on stdin and writing an H.264 MP4 (yuv420p, no B-frames, so
+ * pts = index / fps exactly). `x264` adds the caller's rate, GOP and keyframe settings.
+ */
+export function openRawEncoder(o: { ffmpeg: string; width: number; height: number; fps: number; out: string; x264: string[] }): RawEncoder {
+  const ffmpeg = spawn(
+    o.ffmpeg,
+    [
+      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+      '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-r', String(o.fps), '-i', 'pipe:0',
+      '-c:v', 'libx264', '-bf', '0', ...o.x264, '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4', o.out,
+    ],
+    { stdio: ['pipe', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  ffmpeg.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve, reject) => {
+    ffmpeg.on('error', reject);
+    ffmpeg.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${stderr.trim()}`))));
+  });
+  // A write error (ffmpeg died) surfaces through `exited`; without a listener it would be thrown.
+  ffmpeg.stdin.on('error', () => undefined);
+  return {
+    write: (frame) => new Promise<void>((resolve, reject) => ffmpeg.stdin.write(frame, (err) => (err ? reject(err) : resolve()))),
+    finish: async () => {
+      ffmpeg.stdin.end();
+      await exited;
+    },
+    abort: async () => {
+      ffmpeg.kill('SIGKILL');
+      await exited.catch(() => undefined);
+    },
+  };
 }

@@ -71,17 +71,7 @@ export class VisionEngine {
 
   /** Aligns and embeds faces of one image tensor, in batches of config.embedBatchSize. */
   async embedFaces(image: Tensor3D, faces: DetectedFace[], aligner: Aligner = this.aligner): Promise<Float32Array[]> {
-    const out: Float32Array[] = [];
-    for (let i = 0; i < faces.length; i += this.config.embedBatchSize) {
-      const chunk = faces.slice(i, i + this.config.embedBatchSize);
-      const aligned = aligner.align(image, chunk, this.embedder.inputSize);
-      try {
-        out.push(...(await this.embedAligned(aligned)));
-      } finally {
-        aligned.dispose();
-      }
-    }
-    return out;
+    return (await this.embedFacesAcross([{ image, faces }], aligner))[0]!;
   }
 
   /**
@@ -89,20 +79,23 @@ export class VisionEngine {
    * chips of all images go through the net in shared batches of config.embedBatchSize, which on a
    * GPU costs about one forward pass instead of one per image. Rows come back per image.
    */
-  async embedFacesAcross(groups: { image: Tensor3D; faces: DetectedFace[] }[]): Promise<Float32Array[][]> {
+  async embedFacesAcross(groups: { image: Tensor3D; faces: DetectedFace[] }[], aligner: Aligner = this.aligner): Promise<Float32Array[][]> {
     const nonEmpty = groups.filter((g) => g.faces.length > 0);
     if (nonEmpty.length === 0) return groups.map(() => []);
-    const chips = nonEmpty.map((g) => this.aligner.align(g.image, g.faces, this.embedder.inputSize));
+    const chips = nonEmpty.map((g) => aligner.align(g.image, g.faces, this.embedder.inputSize));
     const rows: Float32Array[] = [];
     try {
       const all = chips.length === 1 ? chips[0]! : (tf.concat(chips) as Tensor4D);
       try {
-        for (let i = 0; i < all.shape[0]; i += this.config.embedBatchSize) {
-          const chunk = tf.slice(all, [i, 0, 0, 0], [Math.min(this.config.embedBatchSize, all.shape[0] - i), -1, -1, -1]) as Tensor4D;
+        const n = all.shape[0];
+        const size = this.config.embedBatchSize;
+        for (let i = 0; i < n; i += size) {
+          // One batch (the usual case on the hot path) needs no copy.
+          const chunk = n <= size ? all : (tf.slice(all, [i, 0, 0, 0], [Math.min(size, n - i), -1, -1, -1]) as Tensor4D);
           try {
             rows.push(...(await this.embedAligned(chunk)));
           } finally {
-            chunk.dispose();
+            if (chunk !== all) chunk.dispose();
           }
         }
       } finally {

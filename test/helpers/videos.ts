@@ -3,12 +3,11 @@
 // linearly within a shot (a pan: same size, moving; a zoom: shrinking or growing; static: fixed).
 // Frames are rendered here with sharp and piped raw into ffmpeg (H.264), so the transform of every
 // frame is known exactly and the labelled face boxes can be moved by it.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { iou, minCostAssignment } from '../../src/tracking/assignment.ts';
-import { cropAt } from '../../src/demo/render.ts';
+import { cropAt, openRawEncoder } from '../../src/demo/render.ts';
 
 export type Box = [x: number, y: number, w: number, h: number];
 
@@ -137,27 +136,8 @@ export async function buildVideo(opts: BuildVideoOptions): Promise<TestVideo> {
   const labels = readGroupLabels(opts.groupDir);
   const aspect = width / height;
 
-  const ffmpeg = spawn(
-    opts.ffmpeg ?? 'ffmpeg',
-    [
-      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
-      // Every frame its own picture, no B-frames: pts = index / fps exactly.
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-bf', '0', '-g', String(fps), '-pix_fmt', 'yuv420p',
-      '-movflags', '+faststart', opts.file,
-    ],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  ffmpeg.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve, reject) => {
-    ffmpeg.on('error', reject);
-    ffmpeg.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${stderr.trim()}`))));
-  });
-  const write = (buf: Buffer) =>
-    new Promise<void>((resolve, reject) => {
-      ffmpeg.stdin.write(buf, (err) => (err ? reject(err) : resolve()));
-    });
+  // High quality, a keyframe every second; fast to encode.
+  const encoder = openRawEncoder({ ffmpeg: opts.ffmpeg ?? 'ffmpeg', width, height, fps, out: opts.file, x264: ['-preset', 'ultrafast', '-crf', '18', '-g', String(fps)] });
 
   const shots: TruthShot[] = [];
   const frames: TruthFrame[] = [];
@@ -178,7 +158,7 @@ export async function buildVideo(opts: BuildVideoOptions): Promise<TestVideo> {
           .resize(width, height, { fit: 'fill' })
           .raw()
           .toBuffer();
-        await write(rgb);
+        await encoder.write(rgb);
         const faces = photo.faces.flatMap((f, face): TruthFace[] => {
           const box = mapBox(f.box, crop, width, height);
           const inside = insideFraction(box, width, height);
@@ -189,12 +169,10 @@ export async function buildVideo(opts: BuildVideoOptions): Promise<TestVideo> {
       }
     }
   } catch (err) {
-    ffmpeg.kill('SIGKILL');
-    await exited.catch(() => undefined);
+    await encoder.abort();
     throw err;
   }
-  ffmpeg.stdin.end();
-  await exited;
+  await encoder.finish();
   return { file: opts.file, width, height, fps, shots, frames };
 }
 

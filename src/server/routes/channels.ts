@@ -124,21 +124,18 @@ export function channelsRouter(channels: ChannelManager, opts: { outputKey: stri
     res.json({ relabel: channels.relabel(req.params.id, trackId, body.playerId, actor(req)) });
   });
 
-  r.put('/channels/:id/mode', (req, res) => {
-    requireJson(req);
-    const c = mustGet(req.params.id);
-    const msg = command('mode', req.body);
-    overlayCall(() => c.handle(msg, actor(req)));
-    res.json({ state: c.state() });
-  });
-
-  r.put('/channels/:id/name-tags', (req, res) => {
-    requireJson(req);
-    const c = mustGet(req.params.id);
-    const msg = command('nameTags', req.body);
-    overlayCall(() => c.handle(msg, actor(req)));
-    res.json({ state: c.state() });
-  });
+  for (const [path, type] of [
+    ['mode', 'mode'],
+    ['name-tags', 'nameTags'],
+  ] as const) {
+    r.put(`/channels/:id/${path}`, (req, res) => {
+      requireJson(req);
+      const c = mustGet(req.params.id);
+      const msg = command(type, req.body);
+      overlayCall(() => c.handle(msg, actor(req)));
+      res.json({ state: c.state() });
+    });
+  }
 
   r.get('/as-run', (req, res) => {
     const q = asRunQuerySchema.safeParse(req.query);
