@@ -385,10 +385,6 @@ export class ChannelManager {
     };
   }
 
-  get log(): Logger {
-    return this.ctx.log;
-  }
-
   get asRunLog(): AsRunLog {
     return this.asRun;
   }
@@ -472,10 +468,6 @@ export class ChannelManager {
 
   /** The pool once started (health reads it synchronously). */
   private poolReady: VisionPool | null = null;
-
-  poolIfStarted(): Promise<VisionPool> | null {
-    return this.poolPromise;
-  }
 
   async close(): Promise<void> {
     this.stopFeeds();
