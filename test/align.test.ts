@@ -1,4 +1,4 @@
-// The two aligners: geometry against known transforms, batching, tensor hygiene, and the box
+// The three aligners: geometry against known transforms, batching, tensor hygiene, and the box
 // aligner against @vladmandic/face-api's own crop.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import {
   FACE_CHIP_TEMPLATE,
   faceApiCropSquare,
   faceChipTemplate,
+  INNER_POINTS_68,
+  innerChipTemplate,
   invertSimilarity,
   MOUTH_CENTRE_DROP,
   type Similarity,
@@ -247,8 +249,59 @@ describe('box aligner', () => {
   });
 });
 
+describe('landmarks68 aligner', () => {
+  const aligner = createAligner('landmarks68');
+  /** 68 points whose inner ones are dlib's mean face carried by t (the rest far off: they must not count). */
+  const placed68 = (t: Similarity): Point[] => {
+    const inner = innerChipTemplate(150);
+    const pts: Point[] = Array.from({ length: 68 }, (): Point => [-500, 900]);
+    INNER_POINTS_68.forEach((i, k) => (pts[i] = applySimilarity(t, inner[k]!)));
+    return pts;
+  };
+
+  it('fits the 41 inner points, not the 5 landmarks, and matches the 5-point warp of the same transform', async () => {
+    const t = rotScale(-30, 1.4, 260, 90);
+    const truth = placedFace(t);
+    // Wrong 5 landmarks on purpose: the 68-point fit must ignore them.
+    const face: DetectedFace = { ...truth, landmarks: truth.landmarks.map(([x, y]) => [x + 25, y - 10]) as Landmarks5, landmarks68: placed68(t) };
+    const image = texture(640, 480);
+    const chip = aligner.align(image, [face], 150);
+    const reference = createAligner('similarity').align(image, [truth], 150);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(chip, reference))).dataSync()[0]!);
+    tf.dispose([image, chip, reference]);
+    expect(diff).toBeLessThan(0.5);
+  });
+
+  it('falls back to the 5 landmarks for a face without landmarks68, and checks the 68 it gets', () => {
+    const image = texture(320, 240);
+    const face = placedFace(rotScale(15, 0.8, 100, 40));
+    const a = aligner.align(image, [face], 150);
+    const b = createAligner('similarity').align(image, [face], 150);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+    tf.dispose([a, b]);
+    expect(diff).toBe(0);
+    const broken = { ...face, landmarks68: placed68(rotScale(0, 1, 0, 0)).map(([x]): Point => [x, NaN]) };
+    expect(() => aligner.align(image, [broken], 150)).toThrow(/landmarks68 must be 68 finite points/);
+    expect(() => aligner.align(image, [{ ...face, landmarks68: [[1, 1]] }], 150)).toThrow(/landmarks68/);
+    image.dispose();
+  });
+
+  it("puts the inner template where dlib's chip has it: eye centres of the 5-point template agree", () => {
+    const inner = innerChipTemplate(150);
+    const eye = (from: number) => {
+      const pts = INNER_POINTS_68.flatMap((i, k) => (i >= from && i < from + 6 ? [inner[k]!] : []));
+      return [pts.reduce((s, p) => s + p[0], 0) / 6, pts.reduce((s, p) => s + p[1], 0) / 6];
+    };
+    expect(eye(36)[0]).toBeCloseTo(FACE_CHIP_TEMPLATE[0][0], 6);
+    expect(eye(42)[1]).toBeCloseTo(FACE_CHIP_TEMPLATE[1][1], 6);
+    expect(INNER_POINTS_68).toHaveLength(41);
+  });
+});
+
 describe('createAligner', () => {
-  it('knows both names and rejects others', () => {
+  it('knows the three names and rejects others', () => {
+    expect(createAligner('landmarks68').usesLandmarks68).toBe(true);
+    expect(createAligner('similarity').usesLandmarks68).toBe(false);
     expect(createAligner('similarity').name).toBe('similarity');
     expect(createAligner('box').name).toBe('box');
     expect(() => createAligner('affine' as 'box')).toThrow(/unknown aligner/);
@@ -257,7 +310,7 @@ describe('createAligner', () => {
   it('rejects landmarks that are not finite', () => {
     const image = tf.zeros([50, 50, 3]) as Tensor3D;
     const bad = faceAt([[NaN, 1], [2, 1], [1, 2], [1, 3], [2, 3]]);
-    for (const name of ['similarity', 'box'] as const) expect(() => createAligner(name).align(image, [bad], 150)).toThrow(/5 finite landmarks/);
+    for (const name of ['landmarks68', 'similarity', 'box'] as const) expect(() => createAligner(name).align(image, [bad], 150)).toThrow(/5 finite landmarks/);
     image.dispose();
   });
 });

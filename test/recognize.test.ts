@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.ts';
 import { VisionEngine } from '../src/vision/engine.ts';
 import { decodeImage, padImage } from '../src/vision/image.ts';
+import { createAligner } from '../src/vision/align.ts';
 import { tf } from '../src/vision/tf.ts';
 import { euclidean } from '../src/eval/lfw.ts';
 import { HAVE_FIXTURES, PEOPLE, galleryFile, groupDir } from './helpers/fixtures.ts';
@@ -52,6 +53,37 @@ describe.skipIf(!HAVE_FIXTURES)('recognition pipeline on real faces', () => {
     for (const f of faces) {
       expect(f.embedding).toHaveLength(128);
       expect(Math.hypot(...f.embedding!)).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('landmarks68 alignment: the 68 points of every face fall on it, and its embedding agrees with the 5-point one', async () => {
+    const image = await decodeImage(join(groupDir(), 'bbt3.jpg'));
+    const det = await engine.detector('mtcnn');
+    const { tensor, faces } = await engine.detectWithRetry(image, det, false);
+    try {
+      expect(engine.aligner.name).toBe('landmarks68');
+      const withPoints = await engine.withLandmarks68(tensor, faces);
+      expect(withPoints).toHaveLength(faces.length);
+      for (const f of withPoints) {
+        const [x, y, w, h] = f.box;
+        expect(f.landmarks68).toHaveLength(68);
+        // Eyes (36–47) inside the box; the nose tip (30) between the eye centres and the mouth corners (48, 54).
+        for (const [px, py] of f.landmarks68!.slice(36, 48)) expect(px > x && px < x + w && py > y && py < y + h).toBe(true);
+        const p = f.landmarks68!;
+        expect(p[30]![1]).toBeGreaterThan(Math.max(p[37]![1], p[44]![1]));
+        expect(p[30]![1]).toBeLessThan(Math.min(p[48]![1], p[54]![1]));
+        // The detector's 5 landmarks and the 68-point eye centres agree to a fraction of the box.
+        const eye = (from: number) => [0, 1].map((c) => p.slice(from, from + 6).reduce((s, q) => s + q[c]!, 0) / 6);
+        expect(Math.hypot(eye(36)[0]! - f.landmarks[0][0], eye(36)[1]! - f.landmarks[0][1])).toBeLessThan(0.12 * w);
+      }
+      const byLandmarks68 = await engine.embedFaces(tensor, faces);
+      const byFivePoints = await engine.embedFaces(tensor, faces, createAligner('similarity'));
+      byLandmarks68.forEach((e, i) => {
+        const cos = e.reduce((s, v, k) => s + v * byFivePoints[i]![k]!, 0);
+        expect(cos).toBeGreaterThan(0.9);
+      });
+    } finally {
+      tensor.dispose();
     }
   });
 

@@ -20,5 +20,7 @@ export function openRecognizer(config: Config, log: Logger): Recognizer | null {
   const roster = openDataRoster(config);
   const recognizer = Recognizer.load(config.dataDir, roster);
   if (recognizer?.isStale()) log.warn('the roster changed since the model was trained: run `facecast train`');
+  const mismatch = recognizer?.visionMismatch(config.vision);
+  if (mismatch) log.warn(mismatch);
   return recognizer;
 }

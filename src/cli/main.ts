@@ -5,6 +5,7 @@ import { createLogger, type LogLevel } from '../shared/log.ts';
 import { BACKEND_CHOICES, BackendError } from '../vision/backend.ts';
 import { ModelFileError } from '../vision/weights.ts';
 import { DETECTORS } from '../vision/detectors/index.ts';
+import { ALIGNER_NAMES, type AlignerName } from '../vision/align.ts';
 import { runRecognize } from './recognize.ts';
 import { runEnroll, runRosterAdd, runRosterImport, runRosterList, runRosterRemove, runRosterShow } from './rosterCommands.ts';
 import { runNegativesImport, runTrain } from './train.ts';
@@ -57,7 +58,7 @@ program
   .description('find faces, 5 landmarks and 128-D embeddings in images')
   .argument('<image...>', 'image files (JPEG, PNG, WebP, GIF, TIFF, AVIF, …)')
   .addOption(new Option('--detector <name>', 'face detector').choices([...DETECTORS]))
-  .addOption(new Option('--alignment <name>', 'face alignment for the embedder').choices(['similarity', 'box']))
+  .addOption(new Option('--alignment <name>', 'face alignment for the embedder').choices(ALIGNER_NAMES))
   .option('--json', 'print a JSON array, one object per image')
   .option('--embeddings', 'include the 128-D embedding of each face')
   .action(async (images: string[], opts: { detector?: 'mtcnn' | 'ssd'; alignment?: string; json?: boolean; embeddings?: boolean }, cmd: Command) => {
@@ -273,7 +274,7 @@ program
   .description('face verification accuracy on LFW View 1 for each detector × alignment')
   .option('--root <dir>', 'LFW View 1 folder', join(PROJECT_ROOT, '..', 'shared', 'fixtures', 'lfw-view1'))
   .option('--detectors <list>', 'comma-separated detectors', 'mtcnn,ssd')
-  .option('--alignments <list>', 'comma-separated alignments', 'similarity,box')
+  .option('--alignments <list>', 'comma-separated alignments', ALIGNER_NAMES.join(','))
   .option('--limit <n>', 'use only the first N same and N different pairs of each split (0 = all)', '0')
   .option('--no-cache', 'recompute every embedding instead of reusing <dataDir>/cache')
   .option('--json', 'print the results as JSON')
@@ -281,12 +282,12 @@ program
   .action(async (opts: { root: string; detectors: string; alignments: string; limit: string; cache: boolean; json?: boolean; adapter?: string }, cmd: Command) => {
     const { config, log } = setup(cmd);
     for (const d of list(opts.detectors)) if (!(DETECTORS as readonly string[]).includes(d)) program.error(`unknown detector "${d}"; use ${DETECTORS.join(', ')}`);
-    for (const a of list(opts.alignments)) if (!['similarity', 'box'].includes(a)) program.error(`unknown alignment "${a}"; use similarity, box`);
+    for (const a of list(opts.alignments)) if (!(ALIGNER_NAMES as readonly string[]).includes(a)) program.error(`unknown alignment "${a}"; use ${ALIGNER_NAMES.join(', ')}`);
     await runEvalLfw(
       {
         root: opts.root,
         detectors: list(opts.detectors) as ('mtcnn' | 'ssd')[],
-        alignments: list(opts.alignments) as ('similarity' | 'box')[],
+        alignments: list(opts.alignments) as AlignerName[],
         limit: Number(opts.limit) || 0,
         cache: opts.cache,
         json: opts.json,

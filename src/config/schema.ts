@@ -36,8 +36,10 @@ export const visionConfigSchema = z
       .describe('TensorFlow.js backend: auto tries tensorflow-gpu, tensorflow, wasm, cpu in that order; a named one must load.'),
     detector: z.enum(['mtcnn', 'ssd']).describe('Face detector: mtcnn (5 landmarks from O-Net) or ssd (5 points from the 68-point net).'),
     alignment: z
-      .enum(['similarity', 'box'])
-      .describe('How faces are cut for the embedder: similarity = 5-point similarity warp to a template; box = unrotated square crop.'),
+      .enum(['landmarks68', 'similarity', 'box'])
+      .describe(
+        "How faces are cut for the embedder: landmarks68 = similarity warp fitted on the 68-point net's 41 inner points to dlib's mean face; similarity = the same warp from the detector's 5 landmarks; box = face-api's unrotated square crop.",
+      ),
     maxImagePixels: z.number().int().min(1).describe('Images with more pixels than this are refused (decompression-bomb guard).'),
     padRetryFraction: z
       .number()

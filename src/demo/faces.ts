@@ -20,7 +20,7 @@ export const MIN_FACE_SIDE = 64;
 /**
  * Two faces closer than this are one person. In the samples the one repeated woman is at 0.26 and
  * the closest two different people at 0.38 (two women in the same photo), so 0.32 sits in the gap
- * with room for another backend's rounding. The live verify threshold (0.435) is looser on purpose:
+ * with room for another backend's rounding. The live verify threshold (0.414) is looser on purpose:
  * here a wrong merge would give two people one name on air.
  */
 export const SAME_PERSON_DISTANCE = 0.32;

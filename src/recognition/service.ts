@@ -121,6 +121,20 @@ export class Recognizer {
     return model ? new Recognizer(model, roster) : null;
   }
 
+  /**
+   * Why this model's embeddings do not match the running vision setup (null when they do). The
+   * roster's embeddings were made with the model's detector and alignment; faces embedded another
+   * way land elsewhere in the space, so names would be unreliable.
+   */
+  visionMismatch(vision: { detector: string; alignment: string }): string | null {
+    const trained = this.model.vision;
+    if (trained.detector === vision.detector && trained.alignment === vision.alignment) return null;
+    return (
+      `the model was trained on ${trained.detector} faces with ${trained.alignment} alignment, but vision is set to ` +
+      `${vision.detector} with ${vision.alignment}: set vision.detector/vision.alignment back, or remove and enrol the players' photos again and retrain`
+    );
+  }
+
   /** True when players or faces changed since training: `facecast train` should be run. */
   isStale(): boolean {
     return this.roster !== undefined && this.roster.rosterHash() !== this.model.rosterHash;

@@ -83,6 +83,7 @@ function transformFace(face: DetectedFace, t: Affine2x3): DetectedFace {
   const x = Math.min(...xs);
   const y = Math.min(...ys);
   const landmarks = face.landmarks.map(map) as DetectedFace['landmarks'];
+  // landmarks68 are not carried over (a flip would also renumber them): the engine finds them on the view.
   // A flip swaps left and right: keep the contract "left eye = smaller x".
   if (landmarks[0][0] > landmarks[1][0]) [landmarks[0], landmarks[1], landmarks[3], landmarks[4]] = [landmarks[1], landmarks[0], landmarks[4], landmarks[3]];
   return { box: [x, y, Math.max(...xs) - x, Math.max(...ys) - y], score: face.score, landmarks };
@@ -95,22 +96,26 @@ function seedOf(sha256: string): number {
 
 /** Aligns one face per image and embeds them all in batches. */
 async function embedViews(engine: VisionEngine, items: { image: RgbImage; face: DetectedFace }[]): Promise<Float32Array[]> {
-  const size = engine.embedder.inputSize;
   const out: Float32Array[] = [];
   for (let i = 0; i < items.length; i += engine.config.embedBatchSize) {
-    const chunk = items.slice(i, i + engine.config.embedBatchSize);
-    const batch = tf.tidy(() =>
-      tf.concat(
-        chunk.map(({ image, face }) => {
-          const t = imageToTensor(image);
-          return engine.aligner.align(t, [face], size);
-        }),
-      ),
-    ) as Tensor4D;
+    const chips: Tensor4D[] = [];
     try {
-      out.push(...(await engine.embedAligned(batch)));
+      for (const { image, face } of items.slice(i, i + engine.config.embedBatchSize)) {
+        const t = imageToTensor(image);
+        try {
+          chips.push(await engine.align(t, [face]));
+        } finally {
+          t.dispose();
+        }
+      }
+      const batch = tf.concat(chips) as Tensor4D;
+      try {
+        out.push(...(await engine.embedAligned(batch)));
+      } finally {
+        batch.dispose();
+      }
     } finally {
-      batch.dispose();
+      tf.dispose(chips);
     }
   }
   return out;

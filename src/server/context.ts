@@ -51,6 +51,8 @@ export class AppContext {
       this.current = null;
     }
     if (this.current?.isStale()) this.log.warn('the roster changed since the model was trained: POST /api/train');
+    const mismatch = this.current?.visionMismatch(this.config.vision);
+    if (mismatch) this.log.warn(mismatch);
     if (this.current) this.events.emit('model', this.current);
     return this.current;
   }

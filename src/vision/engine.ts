@@ -9,6 +9,7 @@ import { createDetector, type DetectorName } from './detectors/index.ts';
 import { createAligner } from './align.ts';
 import { createFaceRecognitionEmbedder } from './embedders/faceRecognitionNet.ts';
 import { imageToTensor, padImage } from './image.ts';
+import { detectLandmarks68, disposeLandmark68Net, loadLandmark68Net, type Landmark68Params } from './landmarks68.ts';
 import { tf, type Tensor3D, type Tensor4D } from './tf.ts';
 import type { Aligner, DetectedFace, Detector, Embedder, RgbImage } from './types.ts';
 
@@ -22,6 +23,7 @@ export interface AnalyseOptions {
 
 export class VisionEngine {
   private readonly detectors = new Map<DetectorName, Promise<Detector>>();
+  private landmarkNet: Promise<Landmark68Params> | null = null;
 
   private constructor(
     readonly config: VisionConfig,
@@ -69,6 +71,27 @@ export class VisionEngine {
     return { tensor: paddedTensor, faces: await detector.detect(paddedTensor), offset: padded.offset, image: padded.image };
   }
 
+  /**
+   * The faces with landmarks68 filled in where the aligner fits them: one batched pass of the
+   * 68-point net over the faces that lack them, on this image (so an augmented or rescaled copy
+   * gets its own points). Other aligners get the faces back as they are.
+   */
+  async withLandmarks68(image: Tensor3D, faces: DetectedFace[], aligner: Aligner = this.aligner): Promise<DetectedFace[]> {
+    if (!aligner.usesLandmarks68) return faces;
+    const missing = faces.flatMap((f, i) => (f.landmarks68 ? [] : [i]));
+    if (missing.length === 0) return faces;
+    this.landmarkNet ??= loadLandmark68Net();
+    const points = await detectLandmarks68(await this.landmarkNet, image, missing.map((i) => faces[i]!.box));
+    const out = faces.slice();
+    missing.forEach((i, k) => (out[i] = { ...faces[i]!, landmarks68: points[k]! }));
+    return out;
+  }
+
+  /** The embedder's input for faces of one image: float32 [n, size, size, 3]. The caller disposes it. */
+  async align(image: Tensor3D, faces: DetectedFace[], aligner: Aligner = this.aligner): Promise<Tensor4D> {
+    return aligner.align(image, await this.withLandmarks68(image, faces, aligner), this.embedder.inputSize);
+  }
+
   /** Aligns and embeds faces of one image tensor, in batches of config.embedBatchSize. */
   async embedFaces(image: Tensor3D, faces: DetectedFace[], aligner: Aligner = this.aligner): Promise<Float32Array[]> {
     return (await this.embedFacesAcross([{ image, faces }], aligner))[0]!;
@@ -82,9 +105,10 @@ export class VisionEngine {
   async embedFacesAcross(groups: { image: Tensor3D; faces: DetectedFace[] }[], aligner: Aligner = this.aligner): Promise<Float32Array[][]> {
     const nonEmpty = groups.filter((g) => g.faces.length > 0);
     if (nonEmpty.length === 0) return groups.map(() => []);
-    const chips = nonEmpty.map((g) => aligner.align(g.image, g.faces, this.embedder.inputSize));
+    const chips: Tensor4D[] = [];
     const rows: Float32Array[] = [];
     try {
+      for (const g of nonEmpty) chips.push(await this.align(g.image, g.faces, aligner));
       const all = chips.length === 1 ? chips[0]! : (tf.concat(chips) as Tensor4D);
       try {
         const n = all.shape[0];
@@ -166,6 +190,8 @@ export class VisionEngine {
   async dispose(): Promise<void> {
     for (const d of this.detectors.values()) (await d).dispose();
     this.detectors.clear();
+    if (this.landmarkNet) disposeLandmark68Net(await this.landmarkNet);
+    this.landmarkNet = null;
     this.embedder.dispose();
   }
 }

@@ -20,6 +20,11 @@ export interface DetectedFace {
   score: number;
   /** Eye (left of image), eye (right of image), nose tip, mouth corner (left), mouth corner (right). */
   landmarks: Landmarks5;
+  /**
+   * The 68 points of the landmark net (iBUG 300-W order, image pixels), when an aligner that fits
+   * them asked the engine for them. Never sent across threads or sockets.
+   */
+  landmarks68?: Point[];
 }
 
 /** Decoded image, RGB, 8 bit, row-major, no alpha. */
@@ -38,6 +43,8 @@ export interface Detector {
 
 export interface Aligner {
   readonly name: string;
+  /** Fits DetectedFace.landmarks68: the engine runs the 68-point net on faces that lack them first. */
+  readonly usesLandmarks68?: boolean;
   /**
    * Cuts every face of one image to the embedder's input in one batched warp.
    * Returns float32 [n, size, size, 3], values 0..255. The caller disposes it.
