@@ -1,4 +1,5 @@
-// npm run bench:vision — detection ms per 640×360 and 1920×1080 frame for each detector, and
+// npm run bench:vision — detection ms per 640×360 and 1920×1080 frame for each detector,
+// alignment ms per face for each aligner (landmarks68 includes its 68-point net), and
 // embedding ms per face at batch 1 vs batch 16, on the wasm backend (or --backend X). Variants
 // are interleaved round by round so machine noise hits them alike; medians are printed.
 import sharp from 'sharp';
@@ -9,6 +10,7 @@ import { imageToTensor } from '../src/vision/image.ts';
 import { packageDir } from '../src/vision/weights.ts';
 import { tf } from '../src/vision/tf.ts';
 import { table } from '../src/cli/output.ts';
+import { ALIGNER_NAMES, createAligner } from '../src/vision/align.ts';
 import type { RgbImage } from '../src/vision/types.ts';
 import type { BackendChoice } from '../src/vision/backend.ts';
 
@@ -51,6 +53,12 @@ for (const d of ['mtcnn', 'ssd'] as const) {
     t.dispose();
   }
 }
+{
+  // The 68-point net of the landmarks68 aligner is loaded on first use: before the count below.
+  const t = imageToTensor(frames['640×360']);
+  (await engine.align(t, await (await engine.detector('mtcnn')).detect(t))).dispose();
+  t.dispose();
+}
 const memBefore = tf.memory().numTensors;
 for (let r = 0; r < ROUNDS; r++) {
   for (const d of ['mtcnn', 'ssd'] as const) {
@@ -69,6 +77,25 @@ for (let r = 0; r < ROUNDS; r++) {
 for (const [key, ts] of detTimes) detRows.push([...key.split(' '), median(ts).toFixed(1), detFaces.get(key)!]);
 console.log('\nDetection (image tensor in, faces with 5 landmarks out)');
 console.log(table(['detector', 'frame', 'ms/frame', 'faces'], detRows));
+
+// Alignment: all faces of the 1920×1080 frame (as MTCNN finds them) to 150×150 chips, per aligner.
+{
+  const t = imageToTensor(frames['1920×1080']);
+  const found = await (await engine.detector('mtcnn')).detect(t);
+  const aligners = ALIGNER_NAMES.map((name) => createAligner(name));
+  const run = async (a: (typeof aligners)[number]) => (await engine.align(t, found, a)).dispose();
+  for (const a of aligners) await run(a); // warm-up
+  const times = new Map<string, number[]>(aligners.map((a) => [a.name, []]));
+  for (let r = 0; r < ROUNDS; r++) for (const a of aligners) times.get(a.name)!.push(await time(() => run(a)));
+  t.dispose();
+  console.log(`\nAlignment (${found.length} MTCNN faces of the 1920×1080 frame → 150×150 chips, one batch)`);
+  console.log(
+    table(
+      ['aligner', 'ms/face', 'ms/frame'],
+      aligners.map((a) => [a.name, (median(times.get(a.name)!) / Math.max(1, found.length)).toFixed(2), median(times.get(a.name)!).toFixed(1)]),
+    ),
+  );
+}
 
 // Embedding: the same 16 aligned faces as 16 calls of batch 1 and as one call of batch 16.
 const faces = tf.tidy(() => tf.randomUniform([16, engine.embedder.inputSize, engine.embedder.inputSize, 3], 0, 255) as tf.Tensor4D);

@@ -157,37 +157,16 @@ export function faceCrop(box: Box, width: number, height: number): FaceCrop {
   return { clip: [x0, y0, w, h], squareX: x0 - (side - w) / 2, squareY: y0 - (side - h) / 2, side };
 }
 
-/** A window of the image, in whole pixels: [y, x, h, w]. */
-type Region = [y: number, x: number, h: number, w: number];
-
 /**
- * The smallest window of the image holding every sample point of every crop (and the pixel after
- * it, for bilinear). Cutting it out before the float cast spares casting a whole big frame for a
- * few faces; points outside the image stay outside the window, so they still read black.
- */
-function sampleRegion(crops: FaceCrop[], width: number, height: number): Region {
-  const span = (c: FaceCrop) => (c.side * (LANDMARK68_INPUT_SIZE - 1)) / LANDMARK68_INPUT_SIZE;
-  const lo = (v: number, size: number) => Math.min(size - 1, Math.max(0, Math.floor(v)));
-  const hi = (v: number, size: number) => Math.min(size - 1, Math.max(0, Math.ceil(v)));
-  const x0 = lo(Math.min(...crops.map((c) => c.squareX)), width);
-  const y0 = lo(Math.min(...crops.map((c) => c.squareY)), height);
-  // At least two pixels per side where the image has them: cropAndResize divides by (size − 1).
-  const x1 = Math.max(hi(Math.max(...crops.map((c) => c.squareX + span(c))), width), Math.min(width - 1, x0 + 1));
-  const y1 = Math.max(hi(Math.max(...crops.map((c) => c.squareY + span(c))), height), Math.min(height - 1, y0 + 1));
-  return [y0, x0, y1 - y0 + 1, x1 - x0 + 1];
-}
-
-/**
- * cropAndResize box [y1, x1, y2, x2] (normalised by the window's H−1, W−1) whose 112 sample
- * points are square + i·side/112, i = 0..111: the points resizeBilinear (no align-corners, no
+ * cropAndResize box [y1, x1, y2, x2] (normalised by the image's H−1, W−1) whose 112 sample points
+ * are square + i·side/112, i = 0..111: the points resizeBilinear (no align-corners, no
  * half-pixel) samples when face-api resizes its padded crop to 112.
  */
-function cropBox(c: FaceCrop, r: Region): [number, number, number, number] {
+function cropBox(c: FaceCrop, width: number, height: number): [number, number, number, number] {
   const span = (c.side * (LANDMARK68_INPUT_SIZE - 1)) / LANDMARK68_INPUT_SIZE;
-  const [ry, rx, rh, rw] = r;
-  const ny = Math.max(1, rh - 1);
-  const nx = Math.max(1, rw - 1);
-  return [(c.squareY - ry) / ny, (c.squareX - rx) / nx, (c.squareY - ry + span) / ny, (c.squareX - rx + span) / nx];
+  const ny = Math.max(1, height - 1);
+  const nx = Math.max(1, width - 1);
+  return [c.squareY / ny, c.squareX / nx, (c.squareY + span) / ny, (c.squareX + span) / nx];
 }
 
 /**
@@ -206,7 +185,11 @@ function axisMask(start: number, extent: number, squareStart: number, side: numb
   return mask;
 }
 
-/** Cuts every face to the net's input in one cropAndResize: float32 [n, 112, 112, 3], 0..255. */
+/**
+ * Cuts every face to the net's input in one cropAndResize over the whole image, in its own dtype:
+ * float32 [n, 112, 112, 3], 0..255. Reading the int32 frame directly is what keeps this cheap: on
+ * wasm, casting or even slicing a 1080p int32 frame costs tens of milliseconds, the crop about 3.
+ */
 export function cropFaces(image: Tensor3D, crops: FaceCrop[]): Tensor4D {
   const [height, width] = image.shape;
   const n = crops.length;
@@ -218,13 +201,10 @@ export function cropFaces(image: Tensor3D, crops: FaceCrop[]): Tensor4D {
     rows.set(axisMask(c.clip[1], c.clip[3], c.squareY, c.side), i * size);
     cols.set(axisMask(c.clip[0], c.clip[2], c.squareX, c.side), i * size);
   });
-  const region = sampleRegion(crops, width, height);
   return tf.tidy(() => {
-    const window = tf.slice(image, [region[0], region[1], 0], [region[2], region[3], 3]);
-    const img = tf.expandDims(tf.cast(window, 'float32'), 0) as Tensor4D;
-    const boxes = tf.tensor2d(crops.flatMap((c) => cropBox(c, region)), [n, 4]);
+    const boxes = tf.tensor2d(crops.flatMap((c) => cropBox(c, width, height)), [n, 4]);
     const boxInd = tf.zeros([n], 'int32') as Tensor1D;
-    const cut = tf.image.cropAndResize(img, boxes, boxInd, [size, size], 'bilinear', 0);
+    const cut = tf.image.cropAndResize(tf.expandDims(image, 0) as Tensor4D, boxes, boxInd, [size, size], 'bilinear', 0);
     return tf.mul(tf.mul(cut, tf.tensor4d(rows, [n, size, 1, 1])), tf.tensor4d(cols, [n, 1, size, 1])) as Tensor4D;
   });
 }
