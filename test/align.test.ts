@@ -14,7 +14,9 @@ import {
   FACE_CHIP_TEMPLATE,
   faceApiCropSquare,
   faceChipTemplate,
+  fitDisagreement,
   INNER_POINTS_68,
+  MAX_FIT_DISAGREEMENT,
   innerChipTemplate,
   invertSimilarity,
   MOUTH_CENTRE_DROP,
@@ -270,6 +272,23 @@ describe('landmarks68 aligner', () => {
     const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(chip, reference))).dataSync()[0]!);
     tf.dispose([image, chip, reference]);
     expect(diff).toBeLessThan(0.5);
+  });
+
+  it('falls back to the 5 landmarks when the 68 points disagree with them (half a face in the box)', () => {
+    const t = rotScale(10, 1, 200, 120);
+    const truth = placedFace(t);
+    // The 68 points describe a face 80 px higher and half the size: more than a fifth of the chip off.
+    const face: DetectedFace = { ...truth, landmarks68: placed68(rotScale(10, 0.5, 200, 40)) };
+    const inner = innerChipTemplate(150);
+    const fit68 = estimateSimilarity(inner, INNER_POINTS_68.map((i) => face.landmarks68![i]!));
+    expect(fitDisagreement(fit68, face.landmarks, FACE_CHIP_TEMPLATE as Landmarks5)).toBeGreaterThan(MAX_FIT_DISAGREEMENT * 150);
+    expect(fitDisagreement(estimateSimilarity(FACE_CHIP_TEMPLATE, truth.landmarks), truth.landmarks, FACE_CHIP_TEMPLATE as Landmarks5)).toBeLessThan(1e-6);
+    const image = texture(640, 480);
+    const a = aligner.align(image, [face], 150);
+    const b = createAligner('similarity').align(image, [truth], 150);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+    tf.dispose([image, a, b]);
+    expect(diff).toBe(0);
   });
 
   it('falls back to the 5 landmarks for a face without landmarks68, and checks the 68 it gets', () => {
