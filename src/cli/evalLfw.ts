@@ -1,7 +1,8 @@
 // `facecast eval-lfw`: face verification on LFW View 1 for each detector × alignment. The distance
 // threshold is picked on pairsDevTrain and accuracy is reported on pairsDevTest; a missing image or
 // a face not found is a wrong answer, never a skipped pair.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../shared/log.ts';
@@ -10,6 +11,7 @@ import { createAligner, type AlignmentName } from '../vision/align.ts';
 import type { DetectorName } from '../vision/detectors/index.ts';
 import { VisionEngine } from '../vision/engine.ts';
 import { decodeImage } from '../vision/image.ts';
+import { PROJECT_ROOT } from '../vision/weights.ts';
 import type { DetectedFace } from '../vision/types.ts';
 import { fmt, printJson, table } from './output.ts';
 import { applyHead, headWeightsOf, type HeadWeights } from '../recognition/adapt/adapter.ts';
@@ -104,6 +106,20 @@ export interface LfwAdaptedRow {
 
 type EmbeddingCache = Map<AlignmentName, Embeddings>;
 
+/**
+ * A digest of what makes an embedding besides the config: the vision code and the weight manifest.
+ * Embeddings cached by other code (an alignment change, a new model) are then never reused.
+ */
+function visionCodeKey(): string {
+  const dir = join(PROJECT_ROOT, 'src', 'vision');
+  const hash = createHash('sha256');
+  for (const f of readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts')).sort()) {
+    hash.update(f).update(readFileSync(join(dir, f)));
+  }
+  hash.update(readFileSync(join(PROJECT_ROOT, 'models', 'manifest.json')));
+  return hash.digest('hex').slice(0, 12);
+}
+
 /** Embeddings of `paths` for one detector and its alignments, from/to <dataDir>/cache when `useCache`. */
 async function cachedEmbeddings(
   engine: VisionEngine,
@@ -114,8 +130,9 @@ async function cachedEmbeddings(
   useCache: boolean,
 ): Promise<EmbeddingCache> {
   const cacheDir = join(config.dataDir, 'cache');
-  // The cache is only valid for the same embedding setup: detector, alignment and flip averaging.
-  const cacheFile = (a: AlignmentName) => join(cacheDir, `lfw-${detector}-${a}${config.vision.flipAverage ? '-flip' : ''}.json`);
+  // The cache is only valid for the same embedding setup: detector, alignment, flip averaging and code.
+  const code = useCache ? visionCodeKey() : '';
+  const cacheFile = (a: AlignmentName) => join(cacheDir, `lfw-${detector}-${a}${config.vision.flipAverage ? '-flip' : ''}-${code}.json`);
   const cache: EmbeddingCache = new Map(
     alignments.map((a) => [a, useCache && existsSync(cacheFile(a)) ? (JSON.parse(readFileSync(cacheFile(a), 'utf8')) as Embeddings) : {}]),
   );
