@@ -249,6 +249,9 @@ function alignSimilarity(image: Tensor3D, faces: DetectedFace[], size: number): 
   return warpSimilarity(image, faces.map((f) => estimateSimilarity(template, f.landmarks)), size);
 }
 
+/** innerChipTemplate(150), for the recognition net's input (computed once). */
+const INNER_CHIP_TEMPLATE: readonly Point[] = Object.freeze(innerChipTemplate(150));
+
 /**
  * Chip pixels (RMS over the 5 points) by which the detector's 5 landmarks may miss the template
  * under the 68-point fit before that fit is distrusted. The 68-point net draws a whole face inside
@@ -276,8 +279,8 @@ export function fitDisagreement(chipToImage: Similarity, landmarks: Landmarks5, 
  * detector's 5 (MAX_FIT_DISAGREEMENT), gets the 5-point fit.
  */
 function alignLandmarks68(image: Tensor3D, faces: DetectedFace[], size: number): Tensor4D {
-  const inner = innerChipTemplate(size);
-  const five = faceChipTemplate(size);
+  const inner = size === 150 ? INNER_CHIP_TEMPLATE : innerChipTemplate(size);
+  const five = size === 150 ? (FACE_CHIP_TEMPLATE as Landmarks5) : faceChipTemplate(size);
   const fits = faces.map((f) => {
     const fivePoint = estimateSimilarity(five, f.landmarks);
     if (!f.landmarks68) return fivePoint;

@@ -45,7 +45,7 @@ export class VisionEngine {
   detector(name: DetectorName = this.config.detector): Promise<Detector> {
     let d = this.detectors.get(name);
     if (!d) {
-      d = createDetector(name, this.config);
+      d = createDetector(name, this.config, () => this.landmarks68Net());
       this.detectors.set(name, d);
       this.log.debug({ detector: name }, 'detector loaded');
     }
@@ -80,11 +80,16 @@ export class VisionEngine {
     if (!aligner.usesLandmarks68) return faces;
     const missing = faces.flatMap((f, i) => (f.landmarks68 ? [] : [i]));
     if (missing.length === 0) return faces;
-    this.landmarkNet ??= loadLandmark68Net();
-    const points = await detectLandmarks68(await this.landmarkNet, image, missing.map((i) => faces[i]!.box));
+    const points = await detectLandmarks68(await this.landmarks68Net(), image, missing.map((i) => faces[i]!.box));
     const out = faces.slice();
     missing.forEach((i, k) => (out[i] = { ...faces[i]!, landmarks68: points[k]! }));
     return out;
+  }
+
+  /** The 68-point net, loaded on first use; one copy for the landmarks68 aligner and the SSD detector. */
+  private landmarks68Net(): Promise<Landmark68Params> {
+    this.landmarkNet ??= loadLandmark68Net();
+    return this.landmarkNet;
   }
 
   /** The embedder's input for faces of one image: float32 [n, size, size, 3]. The caller disposes it. */
@@ -190,7 +195,8 @@ export class VisionEngine {
   async dispose(): Promise<void> {
     for (const d of this.detectors.values()) (await d).dispose();
     this.detectors.clear();
-    if (this.landmarkNet) disposeLandmark68Net(await this.landmarkNet);
+    const landmarkNet = await this.landmarkNet?.catch(() => null); // a failed load has nothing to free
+    if (landmarkNet) disposeLandmark68Net(landmarkNet);
     this.landmarkNet = null;
     this.embedder.dispose();
   }

@@ -81,13 +81,17 @@ async function detectFaces(ssd: SsdNetParams, lm: Landmark68Params, opts: SsdOpt
   return found.map((f, i) => ({ box: f.box, score: f.score, landmarks: orderLeftRight(toLandmarks5(points[i]!)), landmarks68: points[i]! }));
 }
 
-/** Loads both nets (weights come sha256-checked from the face-api package) and returns the detector. */
-export async function createSsdDetector(options: Partial<SsdOptions> = {}): Promise<SsdDetector> {
+/**
+ * Loads both nets (weights come sha256-checked from the face-api package) and returns the detector.
+ * `sharedLandmarks68` lends it a 68-point net someone else owns (the engine's, which the landmarks68
+ * aligner uses too): then the weights are in memory once and the detector does not dispose them.
+ */
+export async function createSsdDetector(options: Partial<SsdOptions> = {}, sharedLandmarks68?: () => Promise<Landmark68Params>): Promise<SsdDetector> {
   const opts = resolveSsdOptions(options);
   const ssd = await loadSsdNet();
   let lm: Landmark68Params;
   try {
-    lm = await loadLandmark68Net();
+    lm = await (sharedLandmarks68 ?? loadLandmark68Net)();
   } catch (err) {
     disposeSsdNet(ssd);
     throw err;
@@ -111,7 +115,7 @@ export async function createSsdDetector(options: Partial<SsdOptions> = {}): Prom
       if (disposed) return;
       disposed = true;
       disposeSsdNet(ssd);
-      disposeLandmark68Net(lm);
+      if (!sharedLandmarks68) disposeLandmark68Net(lm);
     },
   };
 }
