@@ -269,7 +269,7 @@ describe('landmarks68 aligner', () => {
     const image = texture(640, 480);
     const chip = aligner.align(image, [face], 150);
     const reference = createAligner('similarity').align(image, [truth], 150);
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(chip, reference))).dataSync()[0]!);
+    const diff = maxAbsDiff(chip, reference);
     tf.dispose([image, chip, reference]);
     expect(diff).toBeLessThan(0.5);
   });
@@ -286,7 +286,7 @@ describe('landmarks68 aligner', () => {
     const image = texture(640, 480);
     const a = aligner.align(image, [face], 150);
     const b = createAligner('similarity').align(image, [truth], 150);
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+    const diff = maxAbsDiff(a, b);
     tf.dispose([image, a, b]);
     expect(diff).toBe(0);
   });
@@ -296,7 +296,7 @@ describe('landmarks68 aligner', () => {
     const face = placedFace(rotScale(15, 0.8, 100, 40));
     const a = aligner.align(image, [face], 150);
     const b = createAligner('similarity').align(image, [face], 150);
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+    const diff = maxAbsDiff(a, b);
     tf.dispose([a, b]);
     expect(diff).toBe(0);
     const broken = { ...face, landmarks68: placed68(rotScale(0, 1, 0, 0)).map(([x]): Point => [x, NaN]) };

@@ -8,7 +8,6 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { WebSocket } from 'ws';
 import { loadConfig } from '../src/config/load.ts';
 import { ArrayFrameSource } from '../src/ingest/index.ts';
 import { modelPath } from '../src/recognition/store.ts';
@@ -23,7 +22,7 @@ import {
   type Frame,
 } from '../src/shared/protocol.ts';
 import { HAVE_FIXTURES, SKIP_MESSAGE, groupDir, tempDir } from './helpers/fixtures.ts';
-import { WsClient } from './helpers/wsClient.ts';
+import { WsClient, upgradeStatus as upgradeStatusAt } from './helpers/wsClient.ts';
 
 const TOKEN = 'dashboard-test-token-0123456789';
 const PASSWORD = 'correct horse battery staple';
@@ -73,19 +72,7 @@ type Client = WsClient;
 const Client = { open: (query: string, headers: Record<string, string> = {}) => WsClient.open(`${server.url.replace('http', 'ws')}/ws?${query}`, headers) };
 
 function upgradeStatus(query: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws?${query}`, { headers });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-      ws.terminate();
-    });
-    ws.once('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once('error', (err) => (err.message.includes('Unexpected server response') ? undefined : reject(err)));
-  });
+  return upgradeStatusAt(`${server.url.replace('http', 'ws')}/ws?${query}`, headers);
 }
 
 beforeAll(async () => {

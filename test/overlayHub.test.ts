@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { MAX_CLIENT_MESSAGE_BYTES } from '../src/shared/protocol.ts';
 import { API_TOKEN, OUTPUT_KEY, emptyState, lowerThird, startOverlayTestServer, tag, type OverlayTestServer } from './helpers/overlayTestServer.ts';
-import { WsClient } from './helpers/wsClient.ts';
+import { WsClient, upgradeStatus as upgradeStatusAt } from './helpers/wsClient.ts';
 
 let server: OverlayTestServer;
 let wsBase: string;
@@ -21,19 +21,7 @@ const Client = { open: (query: string, headers: Record<string, string> = {}) => 
 
 /** The HTTP status the server answered an upgrade with. */
 function upgradeStatus(query: string, headers: Record<string, string> = {}, path = '/ws'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${wsBase}${path}?${query}`, { headers });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-      ws.terminate();
-    });
-    ws.once('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once('error', (err) => (err.message.includes('Unexpected server response') ? undefined : reject(err)));
-  });
+  return upgradeStatusAt(`${wsBase}${path}?${query}`, headers);
 }
 
 describe('overlay hub: connecting', () => {
