@@ -16,6 +16,7 @@ import {
   histogram,
   listIdentitySet,
   listNegativeImages,
+  listStrangerImages,
   ratesAt,
   rocAuc,
   rocCurve,
@@ -185,6 +186,20 @@ describe('metric helpers', () => {
     expect(new Set(picked.map((p) => p.group)).size).toBe(50);
     expect(picked[0]!.group < picked[49]!.group).toBe(true);
   });
+
+  it.skipIf(!existsSync(join(FIXTURES, 'lfw-view1')))('unseen strangers from the negatives folder leave out every person taken as a negative', () => {
+    const lfw = join(FIXTURES, 'lfw-view1');
+    const negatives = new Set(listNegativeImages(lfw, 300).map((p) => p.group));
+    const all = listStrangerImages(lfw, 0, new Set());
+    const unseen = listStrangerImages(lfw, 0, negatives);
+    expect(negatives.size).toBe(300);
+    expect(unseen.some((s) => negatives.has(s.group))).toBe(false);
+    expect(unseen.length).toBe(all.filter((s) => !negatives.has(s.group)).length);
+    expect(unseen.length).toBeLessThan(all.length - 300);
+    const some = listStrangerImages(lfw, 40, negatives);
+    expect(some).toHaveLength(40);
+    expect(new Set(some.map((s) => s.group)).size).toBe(40);
+  });
 });
 
 // ───────────── the report on a synthetic result ─────────────
@@ -198,6 +213,7 @@ function syntheticResult(): EvalResult {
   ];
   const k: ConfigResult = {
     name: 'augmented+negatives',
+    unseenStrangers: { faces: 0, named: [], rate: 0 },
     augmentation: true,
     negatives: true,
     negativeFaces: 3,
@@ -239,7 +255,7 @@ function syntheticResult(): EvalResult {
     defaultConfig: 'augmented+negatives',
     configs: [k, { ...k, name: 'original' }],
     pairs: { genuine: [0.2, 0.3], impostor: [0.5, 0.6, 0.7], negative: [0.45, 0.8] },
-    timings: { embedMs: 1, negativesMs: 1, trainMs: 1, totalMs: 3 },
+    timings: { embedMs: 1, negativesMs: 1, strangersMs: 0, trainMs: 1, totalMs: 3 },
   };
 }
 
@@ -270,12 +286,16 @@ describe.skipIf(!HAVE_GALLERY)('facecast eval on the 8 × 5 gallery', () => {
   let result: EvalResult;
   let printed: Record<string, unknown>;
 
-  it('runs the honest protocol (augmented views + built-in negatives), prints JSON and writes the report', { timeout: 240_000 }, async () => {
+  it('runs the honest protocol (augmented views, LFW and built-in negatives, unseen LFW strangers), prints JSON and writes the report', { timeout: 240_000 }, async () => {
     // The core augmentation set (6 views) instead of the default 12, for time.
     const config = loadConfig({ env: {}, overrides: { logLevel: 'silent', vision: { backend: 'wasm' }, enrolment: { views: 6 } } });
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
-      result = await runEval(GALLERY, { json: true, builtinNegatives: true, report: join(dir, 'eval.html'), configs: ['augmented+negatives'] }, config, silentLogger);
+      // 100 LFW people as negatives (the README's advice: give it negatives) and 60 others, never
+      // seen in training, as the unseen strangers.
+      const lfw = join(FIXTURES, 'lfw-view1');
+      const negatives = { negatives: lfw, negativesLimit: 100, strangers: lfw, strangersLimit: 60 };
+      result = await runEval(GALLERY, { json: true, builtinNegatives: true, ...negatives, report: join(dir, 'eval.html'), configs: ['augmented+negatives'] }, config, silentLogger);
       printed = JSON.parse(String(write.mock.calls.at(-1)![0])) as Record<string, unknown>;
     } finally {
       write.mockRestore();
@@ -297,6 +317,15 @@ describe.skipIf(!HAVE_GALLERY)('facecast eval on the 8 × 5 gallery', () => {
     expect(k.misidentified).toBe(0);
     expect(k.strangerTrials).toBe(40);
     expect(k.strangers.filter((s) => s.predicted !== null).map((s) => `${s.file} named ${s.predicted}`)).toEqual([]);
+  });
+
+  it('puts 60 LFW strangers, never seen in training, to the trained classifier: none gets a name', () => {
+    expect(result.unseenStrangers).toMatchObject({ images: 60, failed: [] });
+    const k = result.configs[0]!.unseenStrangers;
+    expect(k.faces).toBeGreaterThanOrEqual(60);
+    expect(k.named.map((s) => `${s.file} named ${s.predicted} (p ${s.probability.toFixed(3)})`)).toEqual([]);
+    expect(printed.unseenStrangerRate).toBe(0);
+    expect(readFileSync(join(dir, 'eval.html'), 'utf8')).toMatch(/<th>unseen strangers named<\/th>/);
   });
 
   it('leave-one-out names every detected crop correctly (product requirement)', () => {

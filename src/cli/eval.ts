@@ -30,6 +30,10 @@ export interface EvalCliOptions {
   negativesLimit?: number;
   /** Add the built-in negatives (the face-api demo photos). */
   builtinNegatives: boolean;
+  /** Faces of people in neither the set nor the negatives, put to each configuration's classifier. */
+  strangers?: string;
+  /** Most images taken from --strangers, spread over its people (default 1000; 0 = all). */
+  strangersLimit?: number;
   /** Write the HTML report here. */
   report?: string;
   /** Fixed C from the full-data training and 3 folds inside the repeated trainings. */
@@ -43,10 +47,11 @@ export interface EvalCliOptions {
 }
 
 export const DEFAULT_NEGATIVES_LIMIT = 300;
+export const DEFAULT_STRANGERS_LIMIT = 1000;
 
 const pct = (v: number) => `${fmt(v * 100, 1)} %`;
 
-function configRow(k: ConfigResult): (string | number)[] {
+function configRow(k: ConfigResult, unseen: boolean): (string | number)[] {
   return [
     k.name,
     k.images,
@@ -55,15 +60,17 @@ function configRow(k: ConfigResult): (string | number)[] {
     k.misidentified,
     `${pct(k.unknownRate)} (${k.unknown})`,
     `${pct(k.falseAcceptRate)} (${k.falseAccepts}/${k.strangerTrials})`,
+    ...(unseen ? [`${fmt(k.unseenStrangers.rate * 100, 2)} % (${k.unseenStrangers.named.length}/${k.unseenStrangers.faces})`] : []),
     Math.round(k.meanTrainMs),
   ];
 }
 
 /** The table printed for people. */
 export function evalTable(r: EvalResult): string {
+  const unseen = r.unseenStrangers !== undefined;
   return table(
-    ['config', 'images', 'detected', 'accuracy', 'misidentified', 'unknown rate', 'false-accept rate', 'mean train ms'],
-    r.configs.map(configRow),
+    ['config', 'images', 'detected', 'accuracy', 'misidentified', 'unknown rate', 'false-accept rate', ...(unseen ? ['unseen strangers named'] : []), 'mean train ms'],
+    r.configs.map((k) => configRow(k, unseen)),
   );
 }
 
@@ -80,6 +87,7 @@ export function evalSummary(r: EvalResult, config: Config, extra: { backend?: st
     defaultConfig: def.name,
     accuracy: def.accuracy,
     falseAcceptRate: def.falseAcceptRate,
+    ...(r.unseenStrangers ? { unseenStrangerRate: def.unseenStrangers.rate } : {}),
     unknownRate: def.unknownRate,
     misidentificationRate: def.misidentificationRate,
     thresholds: { ...def.full.thresholds, verifyThreshold: config.recognition.verifyThreshold },
@@ -89,6 +97,7 @@ export function evalSummary(r: EvalResult, config: Config, extra: { backend?: st
       trainings: r.quick ? 'C fixed from the full-data training of each configuration, 3 folds' : 'product defaults: C by 5-fold cross-validation in every training',
     },
     negatives: r.negatives,
+    ...(r.unseenStrangers ? { unseenStrangers: r.unseenStrangers } : {}),
     configs: r.configs.map((k) => ({
       name: k.name,
       adapted: k.adapted === true,
@@ -117,6 +126,7 @@ export function evalSummary(r: EvalResult, config: Config, extra: { backend?: st
         .filter((t) => t.outcome !== 'correct')
         .map((t) => ({ file: t.file, label: t.label, outcome: t.outcome, best: t.best, probability: t.probability, margin: t.margin, distance: t.distance, rejectedBy: t.rejectedBy, thresholds: t.thresholds })),
       falseAcceptTrials: k.strangers.filter((s) => s.predicted !== null),
+      ...(r.unseenStrangers ? { unseenStrangers: { faces: k.unseenStrangers.faces, named: k.unseenStrangers.named.length, rate: k.unseenStrangers.rate, trials: k.unseenStrangers.named } } : {}),
       warnings: k.warnings,
     })),
     pairs: {
@@ -145,6 +155,8 @@ export async function runEval(dir: string, opts: EvalCliOptions, config: Config,
       negativesDir: opts.negatives ? resolve(opts.negatives) : undefined,
       negativesLimit: opts.negativesLimit ?? DEFAULT_NEGATIVES_LIMIT,
       builtinNegatives: opts.builtinNegatives ? builtinNegativePhotos() : [],
+      strangersDir: opts.strangers ? resolve(opts.strangers) : undefined,
+      strangersLimit: opts.strangersLimit ?? DEFAULT_STRANGERS_LIMIT,
       quick: opts.quick,
       configs: opts.configs,
       progress: bars,
@@ -157,6 +169,7 @@ export async function runEval(dir: string, opts: EvalCliOptions, config: Config,
   if (result.ignoredFiles.length) log.warn({ files: result.ignoredFiles }, `${result.ignoredFiles.length} files ignored (not an image in <dir>/<person>/)`);
   for (const k of result.configs) for (const w of k.warnings) log.warn(`${k.name}: ${w}`);
   if (result.negatives.failed.length) log.warn({ files: result.negatives.failed }, `${result.negatives.failed.length} negative images had no usable face`);
+  if (result.unseenStrangers?.failed.length) log.warn({ files: result.unseenStrangers.failed }, `${result.unseenStrangers.failed.length} stranger images had no usable face`);
 
   let reportPath: string | undefined;
   if (opts.report) {
@@ -173,6 +186,9 @@ export async function runEval(dir: string, opts: EvalCliOptions, config: Config,
   const out: string[] = [
     `${result.dir}: ${result.identities.length} identities, ${result.images} images, ${result.detected} with exactly one face (${engine.backend.name})`,
     `negatives: ${n.folder ? `${n.folderFaces} faces from ${n.folderImages} images of ${n.folder}` : 'no folder'}${n.builtinImages ? `, ${n.builtinFaces} built-in faces` : ', no built-in'}; ${result.views} augmented views per image`,
+    ...(result.unseenStrangers
+      ? [`unseen strangers: ${result.unseenStrangers.faces} faces from ${result.unseenStrangers.images} images of ${result.unseenStrangers.folder} (people in neither the set nor the negatives), put to each configuration's full-data classifier`]
+      : []),
     `protocol: leave-one-image-out identification + leave-identity-out false accepts, ${result.quick ? 'quick (C fixed from the full-data training, 3 folds)' : 'every training with the product defaults (C by 5-fold cross-validation)'}`,
     ...(result.configs.some((k) => k.adapted) ? ['+adapt rows: every training also trains a triplet head (semi-hard, α 0.2) on its own training photos and classifies through it (forced on)'] : []),
     '',
@@ -191,9 +207,13 @@ export async function runEval(dir: string, opts: EvalCliOptions, config: Config,
       );
     }
   }
+  for (const k of result.configs) {
+    for (const s of k.unseenStrangers.named) out.push(`  ${k.name}: unseen stranger ${s.file} named ${s.predicted} (p ${fmt(s.probability, 3)}, margin ${fmt(s.margin, 3)}, distance ${fmt(s.distance, 3)})`);
+  }
   for (const f of result.failures) out.push(`  not detected: ${f.message}`);
   const tm = result.timings;
-  out.push(`time: embedding ${fmt(tm.embedMs / 1000, 1)} s, negatives ${fmt(tm.negativesMs / 1000, 1)} s, trainings ${fmt(tm.trainMs / 1000, 1)} s, total ${fmt(tm.totalMs / 1000, 1)} s`);
+  const strangersTime = result.unseenStrangers ? `, unseen strangers ${fmt(tm.strangersMs / 1000, 1)} s` : '';
+  out.push(`time: embedding ${fmt(tm.embedMs / 1000, 1)} s, negatives ${fmt(tm.negativesMs / 1000, 1)} s${strangersTime}, trainings ${fmt(tm.trainMs / 1000, 1)} s, total ${fmt(tm.totalMs / 1000, 1)} s`);
   if (reportPath) out.push(`report: ${reportPath}`);
   process.stdout.write(out.join('\n') + '\n');
   return result;

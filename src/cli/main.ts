@@ -14,7 +14,7 @@ import { runServe } from './serve.ts';
 import { ServerStartError } from '../server/auth.ts';
 import { runDemo } from './demo.ts';
 import { runAnalyze } from './analyze.ts';
-import { DEFAULT_NEGATIVES_LIMIT, runEval } from './eval.ts';
+import { DEFAULT_NEGATIVES_LIMIT, DEFAULT_STRANGERS_LIMIT, runEval } from './eval.ts';
 import { EvalInputError } from '../recognition/evaluate.ts';
 import { InputRefusedError, IngestError } from '../ingest/index.ts';
 import { RosterError } from '../roster/roster.ts';
@@ -225,6 +225,13 @@ program
     await runAnalyze(input, { out: o.out, ...(o.duration ? { duration: Number(o.duration) } : {}) }, config, log);
   });
 
+/** A whole number of images ≥ 0 (0 = all) from an option's text. */
+function imageCount(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new EvalInputError(`${flag} must be a whole number of images, 0 for all; got "${text}"`);
+  return n;
+}
+
 program
   .command('eval')
   .description('evaluate recognition on a folder per identity: leave-one-out accuracy, open-set false accepts, with/without augmentation and negatives')
@@ -233,6 +240,8 @@ program
   .option('--negatives <dir>', 'face images of people not in the set (e.g. LFW), used as negatives')
   .option('--negatives-limit <n>', 'at most this many negative images', String(DEFAULT_NEGATIVES_LIMIT))
   .option('--no-builtin-negatives', 'leave out the built-in negatives (faces of the face-api demo photos)')
+  .option('--strangers <dir>', 'faces of people in neither the set nor the negatives (e.g. LFW: the people taken as negatives are left out), each put to the trained classifier: how many get a name')
+  .option('--strangers-limit <n>', 'at most this many stranger images (0 = all)', String(DEFAULT_STRANGERS_LIMIT))
   .option('--report <file>', 'write a self-contained HTML report (ROC, score distributions, confusion matrix)')
   .option('--quick', 'fix C from the full-data training and use 3 folds (about 2× faster, slightly optimistic)')
   .option('--configs <list>', 'which configurations: original,original+negatives,augmented,augmented+negatives')
@@ -240,11 +249,23 @@ program
   .action(
     async (
       dir: string,
-      o: { json?: boolean; negatives?: string; negativesLimit: string; builtinNegatives: boolean; report?: string; quick?: boolean; configs?: string; adapt?: boolean },
+      o: {
+        json?: boolean;
+        negatives?: string;
+        negativesLimit: string;
+        builtinNegatives: boolean;
+        strangers?: string;
+        strangersLimit: string;
+        report?: string;
+        quick?: boolean;
+        configs?: string;
+        adapt?: boolean;
+      },
       cmd: Command,
     ) => {
       const { config, log } = setup(cmd);
-      await runEval(dir, { ...o, negativesLimit: Number(o.negativesLimit), configs: o.configs?.split(',') as never }, config, log);
+      const limits = { negativesLimit: imageCount(o.negativesLimit, '--negatives-limit'), strangersLimit: imageCount(o.strangersLimit, '--strangers-limit') };
+      await runEval(dir, { ...o, ...limits, configs: o.configs?.split(',') as never }, config, log);
     },
   );
 

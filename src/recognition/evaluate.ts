@@ -118,11 +118,25 @@ export function spreadSample<T>(groups: readonly (readonly T[])[], limit: number
  * folder, as in LFW; files directly in `dir` are each their own group); `limit` ≤ 0 = all.
  */
 export function listNegativeImages(dir: string, limit: number): { file: string; group: string }[] {
+  const groups = [...imagesByPerson(dir, 'negatives').values()];
+  return limit > 0 ? spreadSample(groups, limit) : groups.flat();
+}
+
+/**
+ * Images of a strangers folder (grouped as listNegativeImages), leaving out the people in
+ * `exclude`: the strangers must be people the classifier never saw, negatives included.
+ */
+export function listStrangerImages(dir: string, limit: number, exclude: ReadonlySet<string>): { file: string; group: string }[] {
+  const groups = [...imagesByPerson(dir, 'strangers')].filter(([group]) => !exclude.has(group)).map(([, g]) => g);
+  return limit > 0 ? spreadSample(groups, limit) : groups.flat();
+}
+
+function imagesByPerson(dir: string, what: string): Map<string, { file: string; group: string }[]> {
   let files: string[];
   try {
     files = walkImages(dir);
   } catch (err) {
-    throw new EvalInputError(`cannot read the negatives folder ${dir}: ${(err as Error).message}`);
+    throw new EvalInputError(`cannot read the ${what} folder ${dir}: ${(err as Error).message}`);
   }
   const byGroup = new Map<string, { file: string; group: string }[]>();
   for (const file of files) {
@@ -131,8 +145,7 @@ export function listNegativeImages(dir: string, limit: number): { file: string; 
     if (!byGroup.has(group)) byGroup.set(group, []);
     byGroup.get(group)!.push({ file, group });
   }
-  const groups = [...byGroup.values()];
-  return limit > 0 ? spreadSample(groups, limit) : groups.flat();
+  return byGroup;
 }
 
 export interface EvalImage extends IdentityImageRef {
@@ -150,7 +163,7 @@ export interface NegativeFace {
   embedding: Float32Array;
   /** Person (folder) or photo: faces of one group stay in one cross-validation fold. */
   group: string;
-  source: 'folder' | 'builtin';
+  source: 'folder' | 'builtin' | 'stranger';
   file: string;
 }
 
@@ -198,7 +211,7 @@ export async function embedNegativeImages(
   source: NegativeFace['source'],
   progress: ProgressFactory = noProgress,
 ): Promise<{ faces: NegativeFace[]; images: number; failed: string[] }> {
-  const bar = progress(source === 'builtin' ? 'built-in negatives' : 'negatives', files.length);
+  const bar = progress({ builtin: 'built-in negatives', folder: 'negatives', stranger: 'unseen strangers' }[source], files.length);
   const faces: NegativeFace[] = [];
   const failed: string[] = [];
   try {
@@ -206,7 +219,7 @@ export async function embedNegativeImages(
       try {
         const image = await decodeImage(file, { maxPixels: engine.config.maxImagePixels });
         // Tight crops (LFW) need the padded retry; the demo photos are whole scenes.
-        const found = await engine.analyse(image, { padRetry: source === 'folder' });
+        const found = await engine.analyse(image, { padRetry: source !== 'builtin' });
         const embedded = found.filter((f) => f.embedding);
         if (embedded.length === 0) failed.push(`${file}: no face found`);
         for (const f of embedded) faces.push({ embedding: Float32Array.from(f.embedding!), group: `${source}:${group}`, source, file });
@@ -426,6 +439,11 @@ export interface ConfigResult {
   looThresholds: Record<keyof Thresholds, Spread>;
   trials: IdentificationTrial[];
   strangers: StrangerTrial[];
+  /**
+   * Faces of people in neither the set nor the training negatives (--strangers), each put to the
+   * full-data classifier: the false accepts a broadcast would see from faces nobody prepared for.
+   */
+  unseenStrangers: { faces: number; named: StrangerTrial[]; rate: number };
   confusion: ConfusionMatrix;
   /** Distinct training warnings, each with how many trainings gave it. */
   warnings: string[];
@@ -443,6 +461,8 @@ export interface EvaluateOptions {
    * cross-validation: this measures the head itself). runEvaluation adds these as `+adapt` rows.
    */
   adapt?: Partial<AdaptOptions>;
+  /** Faces of people never seen in training, put to each configuration's full-data classifier. */
+  unseenStrangers?: readonly NegativeFace[];
 }
 
 function spread(values: number[]): Spread {
@@ -555,6 +575,13 @@ export function evaluateConfig(
     onTraining?.(`${row}: without ${id}`);
   }
 
+  const unseen = (opts.unseenStrangers ?? []).flatMap((s) => {
+    const p = full.clf.predict(s.embedding);
+    const trial = { file: s.file, label: s.group, predicted: p.identity?.id ?? null, best: p.best.id, probability: p.best.probability, margin: p.best.margin, distance: p.best.distance };
+    return trial.predicted === null ? [] : [trial];
+  });
+  const unseenFaces = opts.unseenStrangers?.length ?? 0;
+
   const count = (o: TrialOutcome) => trials.filter((t) => t.outcome === o).length;
   const n = images.length;
   const falseAccepts = strangers.filter((s) => s.predicted !== null).length;
@@ -588,6 +615,7 @@ export function evaluateConfig(
     },
     trials,
     strangers,
+    unseenStrangers: { faces: unseenFaces, named: unseen, rate: unseenFaces ? unseen.length / unseenFaces : 0 },
     confusion: confusionMatrix(identities, trials),
     warnings: [...warnings].map(([w, n]) => `${w} (in ${n} of ${times.length + 1} trainings)`),
   };
@@ -618,6 +646,10 @@ export interface EvalRunOptions extends EvaluateOptions {
   negativesLimit: number;
   /** Built-in negative photos (builtinNegativePhotos()), or none. */
   builtinNegatives: readonly string[];
+  /** A folder of faces of people in neither the set nor the negatives (the negatives' people are left out when it is negativesDir). */
+  strangersDir?: string;
+  /** Most images taken from strangersDir, spread over its people (≤ 0: all). */
+  strangersLimit?: number;
   progress?: ProgressFactory;
 }
 
@@ -638,12 +670,13 @@ export interface EvalResult {
     builtinFaces: number;
     failed: string[];
   };
+  unseenStrangers?: { folder: string; images: number; faces: number; failed: string[] };
   quick: boolean;
   defaultConfig: EvalConfigName;
   configs: ConfigResult[];
   /** Euclidean distances between original embeddings (for the ROC and histograms). */
   pairs: { genuine: number[]; impostor: number[]; negative: number[] };
-  timings: { embedMs: number; negativesMs: number; trainMs: number; totalMs: number };
+  timings: { embedMs: number; negativesMs: number; strangersMs: number; trainMs: number; totalMs: number };
 }
 
 /** The configurations worth running: "negatives on" is skipped when there are no negatives. */
@@ -670,6 +703,11 @@ export async function runEvaluation(engine: VisionEngine, dir: string, opts: Eva
   );
   const negatives = [...folder.faces, ...builtin.faces];
   const tNeg = performance.now();
+  const usedPeople = new Set(opts.strangersDir === opts.negativesDir ? folderFiles.map((f) => f.group) : []);
+  const strangerFiles = opts.strangersDir ? listStrangerImages(opts.strangersDir, opts.strangersLimit ?? 0, usedPeople) : [];
+  if (opts.strangersDir && strangerFiles.length === 0) throw new EvalInputError(`no images of people outside the negatives found under the strangers folder ${opts.strangersDir}`);
+  const strangers = await embedNegativeImages(engine, strangerFiles, 'stranger', progress);
+  const tStrangers = performance.now();
 
   const configs = runnableConfigs(opts.configs ?? CONFIG_NAMES, negatives.length > 0);
   if (configs.length === 0) throw new EvalInputError('no configuration to run (negatives were asked for but none were found)');
@@ -680,7 +718,8 @@ export async function runEvaluation(engine: VisionEngine, dir: string, opts: Eva
   const results: ConfigResult[] = [];
   try {
     for (const [name, adapted] of rows) {
-      results.push(evaluateConfig(name, set.identities, images, negatives, { ...opts, adapt: adapted ? opts.adapt : undefined }, (note) => bar.tick(note)));
+      const rowOpts = { ...opts, adapt: adapted ? opts.adapt : undefined, unseenStrangers: strangers.faces };
+      results.push(evaluateConfig(name, set.identities, images, negatives, rowOpts, (note) => bar.tick(note)));
     }
   } finally {
     bar.finish();
@@ -702,10 +741,13 @@ export async function runEvaluation(engine: VisionEngine, dir: string, opts: Eva
       builtinFaces: builtin.faces.length,
       failed: [...folder.failed, ...builtin.failed],
     },
+    ...(opts.strangersDir
+      ? { unseenStrangers: { folder: opts.strangersDir, images: strangerFiles.length, faces: strangers.faces.length, failed: strangers.failed } }
+      : {}),
     quick: opts.quick === true,
     defaultConfig: configs.includes(DEFAULT_CONFIG) ? DEFAULT_CONFIG : configs[configs.length - 1]!,
     configs: results,
     pairs: pairDistances(images, negatives),
-    timings: { embedMs: tEmbed - t0, negativesMs: tNeg - tEmbed, trainMs: tEnd - tNeg, totalMs: tEnd - t0 },
+    timings: { embedMs: tEmbed - t0, negativesMs: tNeg - tEmbed, strangersMs: tStrangers - tNeg, trainMs: tEnd - tStrangers, totalMs: tEnd - t0 },
   };
 }

@@ -213,10 +213,11 @@ ${leg.svg}
 // ───────────────────────────── tables ─────────────────────────────
 
 function summaryTable(r: EvalResult): Raw {
+  const unseen = r.unseenStrangers !== undefined;
   return h`<table class="summary">
-<thead><tr><th>config</th><th>images</th><th>detected</th><th>accuracy</th><th>misidentified</th><th>unknown rate</th><th>false-accept rate</th><th>mean train ms</th><th>C</th><th>pMin</th><th>marginMin</th><th>distMax</th></tr></thead>
+<thead><tr><th>config</th><th>images</th><th>detected</th><th>accuracy</th><th>misidentified</th><th>unknown rate</th><th>false-accept rate</th>${unseen ? h`<th>unseen strangers named</th>` : ''}<th>mean train ms</th><th>C</th><th>pMin</th><th>marginMin</th><th>distMax</th></tr></thead>
 <tbody>${r.configs.map(
-    (k) => h`<tr${k.name === r.defaultConfig ? new Raw(' class="default"') : ''}><td>${k.name}</td><td>${k.images}</td><td>${k.detected}</td><td>${pct(k.accuracy)} (${k.correct})</td><td>${k.misidentified}</td><td>${pct(k.unknownRate)} (${k.unknown})</td><td>${pct(k.falseAcceptRate)} (${k.falseAccepts}/${k.strangerTrials})</td><td>${Math.round(k.meanTrainMs)}</td><td>${k.full.C}</td><td>${num(k.full.thresholds.pMin)}</td><td>${num(k.full.thresholds.marginMin)}</td><td>${num(k.full.thresholds.distMax)}</td></tr>`,
+    (k) => h`<tr${k.name === r.defaultConfig ? new Raw(' class="default"') : ''}><td>${k.name}</td><td>${k.images}</td><td>${k.detected}</td><td>${pct(k.accuracy)} (${k.correct})</td><td>${k.misidentified}</td><td>${pct(k.unknownRate)} (${k.unknown})</td><td>${pct(k.falseAcceptRate)} (${k.falseAccepts}/${k.strangerTrials})</td>${unseen ? h`<td>${pct(k.unseenStrangers.rate)} (${k.unseenStrangers.named.length}/${k.unseenStrangers.faces})</td>` : ''}<td>${Math.round(k.meanTrainMs)}</td><td>${k.full.C}</td><td>${num(k.full.thresholds.pMin)}</td><td>${num(k.full.thresholds.marginMin)}</td><td>${num(k.full.thresholds.distMax)}</td></tr>`,
   )}</tbody>
 </table>`;
 }
