@@ -392,6 +392,25 @@ describe.skipIf(!HAVE_FIXTURES)('enrol, train and recognise real faces', () => {
     expect((await res.json()).player.stats).toEqual({ rockets: 1 });
     expect(modelInfoSchema.parse((await (await api('/api/model')).json()).model).stale).toBe(false);
   });
+
+  it('refuses to train on faces embedded with another vision setup (409, how to re-embed); enrolling them again fixes it', async () => {
+    // As if raj had been enrolled while vision.detector was ssd with the box alignment.
+    server.ctx.roster.db.sqlite.prepare("UPDATE faces SET embedded_with = 'faceRecognitionNet/ssd/box' WHERE player_id = 'raj'").run();
+    const before = snapshot();
+    const refused = await api('/api/train', { method: 'POST' });
+    expect(refused.status).toBe(409);
+    const error = await errorOf(refused);
+    expect(error.code).toBe('EMBEDDING_SETUP');
+    expect(error.message).toMatch(/enrolled faces \(raj\) and 0 negatives were embedded with faceRecognitionNet\/ssd\/box, but vision is now faceRecognitionNet\/mtcnn\/landmarks68: enrol the same photos again/);
+    expect(snapshot()).toEqual(before);
+
+    const files: [string, Uint8Array, string, string][] = [1, 2, 3, 4, 5].map((i) => ['photos', gallery('raj', i), `raj${i}.png`, 'image/png']);
+    const again = enrolResponseSchema.parse(await (await api('/api/players/raj/photos', form(...files))).json());
+    expect(again.reports.map((r) => r.message)).toEqual(files.map(([, , name]) => expect.stringMatching(new RegExp(`^${name}: re-embedded with faceRecognitionNet/mtcnn/landmarks68`))));
+    expect(server.ctx.roster.counts().faces).toBe(before.counts.faces);
+    expect(server.ctx.roster.rosterHash()).not.toBe(before.hash);
+    expect((await api('/api/train', { method: 'POST' })).status).toBe(200);
+  });
 });
 
 if (!HAVE_FIXTURES) console.warn(`api.test.ts: ${SKIP_MESSAGE} (looked in ${FIXTURES})`);

@@ -48,8 +48,8 @@ function entry(over: Partial<AsRunInput> = {}): AsRunInput {
 describe('as_run migration', () => {
   it('a new roster file has the as_run table at the newest schema version', () => {
     const db = open(tempDir());
-    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2]);
-    expect(db.schemaVersion).toBe(2);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3]);
+    expect(db.schemaVersion).toBe(MIGRATIONS.length);
     const cols = db.sqlite.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('as_run');
     expect(cols).toEqual(['id', 'at', 'channel', 'action', 'layer', 'player_id', 'player_name', 'confidence', 'pts', 'by', 'graphic_id', 'detail']);
   });
@@ -63,8 +63,8 @@ describe('as_run migration', () => {
     expect(v1.schemaVersion).toBe(1);
     v1.close();
     const db = open(dir);
-    expect(db.schemaVersion).toBe(2);
-    expect(db.sqlite.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([1, 2]);
+    expect(db.schemaVersion).toBe(MIGRATIONS.length);
+    expect(db.sqlite.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual(MIGRATIONS.map((m) => m.version));
     expect(db.sqlite.prepare("SELECT name FROM players WHERE id = 'penny'").pluck().get()).toBe('Penny');
     expect(new AsRunLog(db).append(entry()).id).toBe(1);
   });

@@ -44,7 +44,7 @@ describe.skipIf(!HAVE_FIXTURES)('recognition of the group photos against the enr
     }
     await ensureBuiltinNegatives(engine, roster);
     await addNegativePhotos(engine, roster, negativeImages(join(FIXTURES, 'lfw-view1'), 300), 'lfw', 'test');
-    const { model } = trainRoster(roster, { embedder: 'faceRecognition', detector: 'mtcnn', alignment: config.vision.alignment }, { augmented: true });
+    const { model } = trainRoster(roster, { embedder: 'faceRecognitionNet', detector: 'mtcnn', alignment: config.vision.alignment }, { augmented: true });
     saveModel(dataDir, model);
     recognizer = Recognizer.load(dataDir, roster)!;
   }, 600_000);

@@ -73,7 +73,7 @@ async function trainDataDir(config: Config): Promise<Roster> {
   } finally {
     await engine.dispose();
   }
-  const { model } = trainRoster(roster, { embedder: 'faceRecognition', detector: config.vision.detector, alignment: config.vision.alignment }, { augmented: true });
+  const { model } = trainRoster(roster, { embedder: 'faceRecognitionNet', detector: config.vision.detector, alignment: config.vision.alignment }, { augmented: true });
   saveModel(config.dataDir, model);
   return roster;
 }

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { DB_FILE_NAME, MIGRATIONS, RosterError, openRosterDb, type Migration } from '../src/roster/db.ts';
 import { Roster, openRoster, type FaceRecord } from '../src/roster/roster.ts';
 import { EMBEDDING_DIM, slugify, type FaceInput } from '../src/roster/schema.ts';
+import { trainRoster } from '../src/recognition/service.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROSTER_MODULE = pathToFileURL(join(REPO_ROOT, 'src/roster/roster.ts')).href;
@@ -289,8 +290,51 @@ describe('faces', () => {
     expect(r.addFaces('stuart', batch).added).toBe(3);
     const audit = r.counts().auditEntries;
     const upper = { ...face('s2'), sourceSha256: sha('s2').toUpperCase() }; // same hash, other spelling
-    expect(r.addFaces('stuart', [...batch, upper])).toEqual({ added: 0, skipped: 4, ids: [] });
+    expect(r.addFaces('stuart', [...batch, upper])).toEqual({ added: 0, skipped: 4, reembedded: 0, ids: [] });
     expect(r.counts()).toMatchObject({ faces: 3, auditEntries: audit });
+  });
+
+  it('enrolling a photo again under another vision setup replaces its embeddings; the same setup is a no-op', () => {
+    const r = track(openRoster(tempDir()));
+    r.upsertPlayer({ id: 'amy', name: 'Amy' });
+    const under = (setup: string, seed: number) => [face('a1', '', seed), face('a1', 'flip', seed + 1)].map((f) => ({ ...f, embeddedWith: setup }));
+    const first = r.addFaces('amy', under('faceRecognitionNet/mtcnn/similarity', 1));
+    const hash = r.rosterHash();
+    expect(r.addFaces('amy', under('faceRecognitionNet/mtcnn/similarity', 7))).toMatchObject({ added: 0, skipped: 2, reembedded: 0 });
+    // A row without a recorded setup never overwrites one with a setup.
+    expect(r.addFaces('amy', under('', 7))).toMatchObject({ added: 0, skipped: 2 });
+    const again = r.addFaces('amy', under('faceRecognitionNet/mtcnn/landmarks68', 5));
+    expect(again).toMatchObject({ added: 2, skipped: 0, reembedded: 2 });
+    const faces = r.listFaces('amy');
+    expect(faces.map((f) => [f.augmentation, f.embeddedWith])).toEqual([
+      ['', 'faceRecognitionNet/mtcnn/landmarks68'],
+      ['flip', 'faceRecognitionNet/mtcnn/landmarks68'],
+    ]);
+    expect(Array.from(faces[0]!.embedding)).toEqual(Array.from(embedding(5)));
+    // New ids: the roster hash moves, so a model trained on the old embeddings reads as stale.
+    expect(faces.map((f) => f.id).some((id) => first.ids.includes(id))).toBe(false);
+    expect(r.rosterHash()).not.toBe(hash);
+    expect(r.listAudit({ subject: 'amy', action: 'faces.add' })[0]!.details).toMatchObject({ added: 2, reembedded: 2 });
+  });
+
+  it('rows stored before the setup was recorded (schema 2) read back with an empty setup and are replaced on re-enrolment', () => {
+    const dir = tempDir();
+    const v2 = openRosterDb(dir, { migrations: MIGRATIONS.slice(0, 2) });
+    const now = new Date().toISOString();
+    v2.sqlite.prepare("INSERT INTO players (id, name, created_at, updated_at) VALUES ('raj', 'Raj', ?, ?)").run(now, now);
+    v2.sqlite
+      .prepare("INSERT INTO faces (player_id, source_sha256, embedding, quality, augmented, augmentation, created_at) VALUES ('raj', ?, ?, 0.9, 0, '', ?)")
+      .run(sha('r1'), Buffer.from(embedding(1).buffer), now);
+    v2.sqlite.prepare("INSERT INTO negatives (embedding, source, source_sha256, created_at) VALUES (?, 'lfw', ?, ?)").run(Buffer.from(embedding(2).buffer), sha('n1'), now);
+    v2.close();
+    const r = track(openRoster(dir));
+    expect(r.db.schemaVersion).toBe(3);
+    expect(r.listFaces().map((f) => f.embeddedWith)).toEqual(['']);
+    expect(r.listNegatives().map((n) => n.embeddedWith)).toEqual(['']);
+    expect(r.addFaces('raj', [{ ...face('r1', '', 3), embeddedWith: 'faceRecognitionNet/mtcnn/landmarks68' }])).toMatchObject({ added: 1, reembedded: 1 });
+    const neg = { embedding: embedding(4), source: 'lfw' as const, sourceSha256: sha('n1'), embeddedWith: 'faceRecognitionNet/mtcnn/landmarks68' };
+    expect(r.addNegatives([neg])).toMatchObject({ added: 1, reembedded: 1 });
+    expect(r.counts()).toMatchObject({ faces: 1, negatives: 1 });
   });
 
   it('addFaces is all-or-nothing when a row in the middle is invalid', () => {
@@ -372,6 +416,38 @@ describe('rosterHash', () => {
     const hash = r.rosterHash();
     r.close();
     expect(track(openRoster(dir)).rosterHash()).toBe(hash);
+  });
+});
+
+describe('training and the vision setup of the stored embeddings', () => {
+  const LANDMARKS68 = { embedder: 'faceRecognitionNet', detector: 'mtcnn', alignment: 'landmarks68' };
+  /** Two players × 3 photos, each photo a unit vector near its player's direction. */
+  function enrolled(setup: string): Roster {
+    const r = track(openRoster(tempDir()));
+    for (const [p, id] of ['amy', 'raj'].entries()) {
+      r.upsertPlayer({ id, name: id });
+      const photos = [0, 1, 2].map((k) => {
+        const e = embedding(p * 10).map((v, i) => v + 0.02 * Math.cos(k * 7 + i));
+        const n = Math.hypot(...e);
+        return { ...face(`${id}${k}`), embedding: e.map((v) => v / n), embeddedWith: setup };
+      });
+      r.addFaces(id, photos);
+    }
+    return r;
+  }
+
+  it('refuses to train on embeddings of another setup, and says how to re-embed them', () => {
+    const r = enrolled('faceRecognitionNet/mtcnn/similarity');
+    expect(() => trainRoster(r, LANDMARKS68, { augmented: true })).toThrow(
+      /6 enrolled faces \(amy, raj\) and 0 negatives were embedded with faceRecognitionNet\/mtcnn\/similarity, but vision is now faceRecognitionNet\/mtcnn\/landmarks68: enrol the same photos again/,
+    );
+  });
+
+  it('trains on embeddings of the current setup without a word, and warns about unrecorded ones', () => {
+    const current = trainRoster(enrolled('faceRecognitionNet/mtcnn/landmarks68'), LANDMARKS68, { augmented: true });
+    expect(current.model.classifier.metrics.warnings.join('\n')).not.toMatch(/vision setup/);
+    const legacy = trainRoster(enrolled(''), LANDMARKS68, { augmented: true });
+    expect(legacy.model.classifier.metrics.warnings.join('\n')).toMatch(/6 faces or negatives were stored before facecast recorded the vision setup/);
   });
 });
 

@@ -379,7 +379,7 @@ describe('stored adapter', () => {
         trainedAt: new Date().toISOString(),
         rosterHash: 'x',
         players: {},
-        vision: { embedder: 'faceRecognition', detector: 'mtcnn', alignment: 'similarity' },
+        vision: { embedder: 'faceRecognitionNet', detector: 'mtcnn', alignment: 'similarity' },
         augmented: true,
         negatives: 0,
         classifier: adaClf.toJSON(),
@@ -499,7 +499,7 @@ describe('the roster service and the API flag', () => {
       samples.forEach((s, i) => {
         roster.addFaces(s.label, [{ sourceSha256: sha(s.group!), embedding: pad(s.embedding), quality: 1, augmentation: s.augmented ? `jitter-${i}` : '' }]);
       });
-      const vision = { embedder: 'faceRecognition', detector: 'mtcnn', alignment: 'similarity' };
+      const vision = { embedder: 'faceRecognitionNet', detector: 'mtcnn', alignment: 'similarity' };
       const { model } = trainRoster(roster, vision, {
         augmented: true,
         adapt: { folds: 3, head: { learningRate: 0.01, maxEpochs: 60, patience: 60, negativesPerBatch: 0 } },

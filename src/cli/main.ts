@@ -19,6 +19,7 @@ import { EvalInputError } from '../recognition/evaluate.ts';
 import { InputRefusedError, IngestError } from '../ingest/index.ts';
 import { RosterError } from '../roster/roster.ts';
 import { ModelStoreError } from '../recognition/store.ts';
+import { TrainingInputError } from '../recognition/service.ts';
 import { runEvalLfw } from './evalLfw.ts';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../vision/weights.ts';
@@ -31,7 +32,7 @@ interface GlobalOptions {
 }
 
 /** Errors the user can fix: printed as one line, never as a stack trace. */
-const USER_ERRORS = [ConfigError, BackendError, ModelFileError, RosterError, ModelStoreError, InputRefusedError, IngestError, EvalInputError, ServerStartError];
+const USER_ERRORS = [ConfigError, BackendError, ModelFileError, RosterError, ModelStoreError, InputRefusedError, IngestError, EvalInputError, ServerStartError, TrainingInputError];
 
 function setup(cmd: Command, extra: Record<string, unknown> = {}) {
   const g = cmd.optsWithGlobals<GlobalOptions>();

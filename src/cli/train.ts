@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../shared/log.ts';
-import { addNegativePhotos, ensureBuiltinNegatives, trainRoster } from '../recognition/service.ts';
+import { addNegativePhotos, ensureBuiltinNegatives, needsBuiltinNegatives, rosterSetupConflict, trainRoster, TrainingInputError } from '../recognition/service.ts';
 import { saveModel } from '../recognition/store.ts';
 import { VisionEngine } from '../vision/engine.ts';
 import { openDataRoster } from './context.ts';
@@ -13,6 +13,7 @@ import { selectBackend } from '../vision/backend.ts';
 import type { SavedAdapter } from '../recognition/adapt/adapter.ts';
 import { lfwGuardPairs } from './evalLfw.ts';
 import { Progress } from './progress.ts';
+import { FACE_RECOGNITION_EMBEDDER } from '../vision/embedders/faceRecognitionNet.ts';
 
 export interface TrainCliOptions {
   augment: boolean;
@@ -33,7 +34,10 @@ export async function runTrain(opts: TrainCliOptions, config: Config, log: Logge
   if (opts.adapt) await selectBackend(config.vision.backend);
   const roster = openDataRoster(config);
   try {
-    if (config.recognition.builtinNegatives && roster.listNegatives('builtin').length === 0) {
+    const vision = { embedder: FACE_RECOGNITION_EMBEDDER, detector: config.vision.detector, alignment: config.vision.alignment };
+    const conflict = rosterSetupConflict(roster, vision);
+    if (conflict) throw new TrainingInputError(conflict);
+    if (config.recognition.builtinNegatives && needsBuiltinNegatives(roster, vision)) {
       const engine = await VisionEngine.create(config.vision, log);
       const progress = new Progress('built-in negatives', 6);
       await ensureBuiltinNegatives(engine, roster, (done) => progress.update(done));
@@ -44,7 +48,7 @@ export async function runTrain(opts: TrainCliOptions, config: Config, log: Logge
     let progress: Progress | undefined;
     const { model } = trainRoster(
       roster,
-      { embedder: 'faceRecognition', detector: config.vision.detector, alignment: config.vision.alignment },
+      vision,
       {
         augmented: opts.augment,
         ...(opts.adapt ? { adapt: { head: { selection: opts.selection ?? 'semi-hard', margin: opts.margin ?? 0.2 }, lfw } } : {}),

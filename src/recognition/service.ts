@@ -2,10 +2,11 @@
 // the built-in negative pool, and answering "who is this" (or "unknown") for an embedding.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Roster } from '../roster/roster.ts';
+import type { FaceRecord, NegativeRecord, Roster } from '../roster/roster.ts';
 import type { VisionEngine } from '../vision/engine.ts';
 import { packageDir } from '../vision/weights.ts';
 import { decodeImage } from '../vision/image.ts';
+import { embeddingSetupKey, type EmbeddingSetup } from '../vision/setup.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { loadClassifier, trainClassifier, type Classifier, type TrainSample } from './linearSvmClassifier.ts';
@@ -43,6 +44,7 @@ export async function addNegativePhotos(
   onProgress?: ProgressFn,
 ): Promise<number> {
   let added = 0;
+  const embeddedWith = embeddingSetupKey(engine.setup);
   for (const [i, file] of files.entries()) {
     onProgress?.(i, files.length, file);
     const bytes = await readFile(file);
@@ -50,7 +52,7 @@ export async function addNegativePhotos(
     const image = await decodeImage(bytes, { source: file, maxPixels: engine.config.maxImagePixels });
     const faces = await engine.analyse(image, { padRetry: source === 'lfw' });
     const rows = faces.flatMap((f, faceIndex) =>
-      f.embedding ? [{ embedding: Float32Array.from(f.embedding), source, sourceSha256: sha, faceIndex, augmentation: '', note: file }] : [],
+      f.embedding ? [{ embedding: Float32Array.from(f.embedding), source, sourceSha256: sha, faceIndex, augmentation: '', note: file, embeddedWith }] : [],
     );
     if (rows.length) added += roster.addNegatives(rows, actor).added;
   }
@@ -58,9 +60,16 @@ export async function addNegativePhotos(
   return added;
 }
 
-/** Makes sure the built-in negatives (faces of the face-api demo photos) are in the roster. */
+/** Whether the built-in negatives are missing, or stored from another vision setup than `setup`. */
+export function needsBuiltinNegatives(roster: Roster, setup: EmbeddingSetup): boolean {
+  const builtin = roster.listNegatives('builtin');
+  const current = embeddingSetupKey(setup);
+  return builtin.length === 0 || builtin.some((n) => n.embeddedWith !== current);
+}
+
+/** Makes sure the built-in negatives (faces of the face-api demo photos) are in the roster, embedded with the engine's setup. */
 export async function ensureBuiltinNegatives(engine: VisionEngine, roster: Roster, onProgress?: ProgressFn): Promise<number> {
-  if (roster.listNegatives('builtin').length > 0) return 0;
+  if (!needsBuiltinNegatives(roster, engine.setup)) return 0;
   return addNegativePhotos(engine, roster, builtinNegativePhotos(), 'builtin', 'facecast', onProgress);
 }
 
@@ -85,9 +94,13 @@ export function trainRoster(
 ): { model: StoredModel; classifier: Classifier } {
   const players = roster.listPlayers();
   const faces = roster.listFaces().filter((f) => opts.augmented || !f.augmented);
-  if (faces.length === 0) throw new Error('no enrolled faces to train on; enrol photos first with `facecast enroll <player> <photo...>`');
+  if (faces.length === 0) throw new TrainingInputError('no enrolled faces to train on; enrol photos first with `facecast enroll <player> <photo...>`');
+  const stored = roster.listNegatives();
+  const conflict = embeddingSetupConflict(faces, stored, vision);
+  if (conflict) throw new TrainingInputError(conflict);
+  const setupWarning = unrecordedSetupWarning(faces, stored);
   const samples: TrainSample[] = faces.map((f) => ({ embedding: f.embedding, label: f.playerId, group: f.sourceSha256, augmented: f.augmented }));
-  const negatives = roster.listNegatives().map((n) => ({ embedding: n.embedding, group: n.sourceSha256 }));
+  const negatives = stored.map((n) => ({ embedding: n.embedding, group: n.sourceSha256 }));
   const trained = opts.adapt
     ? adaptAndTrain(samples, negatives, { ...(opts.adapt === true ? {} : opts.adapt), classifier: opts.classifier ?? {} }, onProgress).classifier
     : trainClassifier(samples, negatives, opts.classifier, onProgress);
@@ -101,7 +114,48 @@ export function trainRoster(
     negatives: negatives.length,
     classifier: trained.toJSON(),
   };
+  if (setupWarning) model.classifier.metrics.warnings.push(setupWarning);
   return { model, classifier: trained };
+}
+
+/** The roster cannot train a model as asked (no faces, embeddings of another vision setup): the message says what to do. */
+export class TrainingInputError extends Error {
+  override readonly name = 'TrainingInputError';
+}
+
+/**
+ * Why the stored embeddings cannot train a model for `vision`, or null: rows embedded with another
+ * setup live in another space, so the model would be wrong for every live face. Rows stored before
+ * the setup was recorded cannot be checked (see unrecordedSetupWarning).
+ */
+export function embeddingSetupConflict(faces: readonly FaceRecord[], negatives: readonly NegativeRecord[], vision: EmbeddingSetup): string | null {
+  const current = embeddingSetupKey(vision);
+  const other = (r: { embeddedWith: string }) => r.embeddedWith !== '' && r.embeddedWith !== current;
+  const oddFaces = faces.filter(other);
+  const oddNegatives = negatives.filter(other);
+  if (oddFaces.length + oddNegatives.length === 0) return null;
+  const setups = [...new Set([...oddFaces, ...oddNegatives].map((r) => r.embeddedWith))].join(', ');
+  const players = [...new Set(oddFaces.map((f) => f.playerId))].join(', ');
+  return (
+    `${oddFaces.length} enrolled faces${players ? ` (${players})` : ''} and ${oddNegatives.length} negatives were embedded with ${setups}, ` +
+    `but vision is now ${current}: enrol the same photos again to re-embed them (facecast roster import <dir>, facecast enroll <player> <photo...>, ` +
+    `facecast negatives import <dir>, or POST /api/players/:id/photos), or set vision.detector/vision.alignment back`
+  );
+}
+
+/**
+ * The check to make before any work (before ensureBuiltinNegatives, which re-embeds the built-in
+ * negatives of another setup itself): embeddingSetupConflict over the faces and the other negatives.
+ */
+export function rosterSetupConflict(roster: Roster, vision: EmbeddingSetup): string | null {
+  return embeddingSetupConflict(roster.listFaces(), roster.listNegatives().filter((n) => n.source !== 'builtin'), vision);
+}
+
+function unrecordedSetupWarning(faces: readonly FaceRecord[], negatives: readonly NegativeRecord[]): string | null {
+  const unknown = faces.filter((f) => f.embeddedWith === '').length + negatives.filter((n) => n.embeddedWith === '').length;
+  return unknown > 0
+    ? `${unknown} faces or negatives were stored before facecast recorded the vision setup that made them; if vision.detector or vision.alignment changed since, enrol their photos again`
+    : null;
 }
 
 /** Answers identity questions with a trained model; names come from the roster when available. */
@@ -131,7 +185,8 @@ export class Recognizer {
     if (trained.detector === vision.detector && trained.alignment === vision.alignment) return null;
     return (
       `the model was trained on ${trained.detector} faces with ${trained.alignment} alignment, but vision is set to ` +
-      `${vision.detector} with ${vision.alignment}: set vision.detector/vision.alignment back, or remove and enrol the players' photos again and retrain`
+      `${vision.detector} with ${vision.alignment}: set vision.detector/vision.alignment back, or enrol the players' photos and the negatives again ` +
+      `(that re-embeds them with the current setup) and retrain`
     );
   }
 

@@ -124,10 +124,19 @@ CREATE INDEX as_run_channel ON as_run (channel, at);
 CREATE INDEX as_run_at ON as_run (at);
 `;
 
+// Which vision setup (embedder/detector/alignment, src/vision/setup.ts) made each embedding:
+// embeddings of different setups live in different spaces and must not train one model. '' for
+// rows written before this column existed (the setup is unknown).
+const MIGRATION_3_SQL = `
+ALTER TABLE faces ADD COLUMN embedded_with TEXT NOT NULL DEFAULT '';
+ALTER TABLE negatives ADD COLUMN embedded_with TEXT NOT NULL DEFAULT '';
+`;
+
 /** The schema history, oldest first. To change the schema, append { version: N + 1, … }. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'players, faces, negatives, audit', up: MIGRATION_1_SQL },
   { version: 2, name: 'as_run', up: MIGRATION_2_SQL },
+  { version: 3, name: 'embedded_with on faces and negatives', up: MIGRATION_3_SQL },
 ];
 
 export interface OpenOptions {

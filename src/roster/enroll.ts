@@ -12,6 +12,7 @@ import type { DetectedFace, Point, RgbImage } from '../vision/types.ts';
 import { augment, mapPoint, type Affine2x3 } from './augment.ts';
 import type { Roster } from './roster.ts';
 import type { FaceInput } from './schema.ts';
+import { embeddingSetupKey } from '../vision/setup.ts';
 
 export interface EnrolOptions {
   /** Store augmented views too (default true). */
@@ -193,6 +194,7 @@ export async function enrolPhotos(
   if (!player) throw new Error(`no player '${playerId}'; add it first with \`facecast roster add\` or \`facecast roster import\``);
   const reports: EnrolReport[] = [];
   let hasPhoto = player.hasPhoto;
+  const embeddedWith = embeddingSetupKey(engine.setup);
   for (const photoInput of photos) {
     const file = photoInput.name;
     const outcome = await embedPhoto(engine, photoInput, opts);
@@ -207,15 +209,17 @@ export async function enrolPhotos(
         quality: v.quality,
         augmentation: v.augmentation,
         sourceFile: file,
+        embeddedWith,
       }));
       const res = roster.addFaces(playerId, rows, opts.actor);
       if (!hasPhoto) {
         roster.updatePlayer(playerId, { photo: await faceThumbnail(photo.image, photo.face) }, opts.actor);
         hasPhoto = true;
       }
+      const what = res.reembedded > 0 ? `re-embedded with ${embeddedWith}` : 'enrolled';
       report =
         res.added > 0
-          ? { file, status: 'enrolled', added: res.added, message: `${file}: enrolled (${res.added} embeddings: 1 photo + ${res.added - 1} augmented views)` }
+          ? { file, status: 'enrolled', added: res.added, message: `${file}: ${what} (${res.added} embeddings: 1 photo + ${res.added - 1} augmented views)` }
           : { file, status: 'unchanged', added: 0, message: `${file}: already enrolled, nothing to add` };
     }
     reports.push(report);

@@ -65,6 +65,8 @@ export interface FaceRecord {
   /** '' for the original crop. */
   augmentation: string;
   sourceFile: string | null;
+  /** The vision setup that made the embedding (src/vision/setup.ts); '' = not recorded (an older roster). */
+  embeddedWith: string;
   createdAt: string;
 }
 
@@ -76,6 +78,8 @@ export interface NegativeRecord {
   faceIndex: number;
   augmentation: string;
   note: string | null;
+  /** As FaceRecord.embeddedWith. */
+  embeddedWith: string;
   createdAt: string;
 }
 
@@ -93,6 +97,8 @@ export interface AddResult {
   added: number;
   /** Rows already present (same player/source image/augmentation), left untouched. */
   skipped: number;
+  /** Of the added rows, those that replaced the same row embedded with another (or an unrecorded) vision setup. */
+  reembedded: number;
   /** Ids of the new rows, in input order. */
   ids: number[];
 }
@@ -142,6 +148,7 @@ interface FaceRow {
   augmented: number;
   augmentation: string;
   source_file: string | null;
+  embedded_with: string;
   created_at: string;
 }
 
@@ -153,6 +160,7 @@ interface NegativeRow {
   face_index: number;
   augmentation: string;
   note: string | null;
+  embedded_with: string;
   created_at: string;
 }
 
@@ -210,6 +218,11 @@ function toPlayer(r: PlayerRow): Player {
   };
 }
 
+/** A new row of a recorded setup replaces a stored one of another or an unrecorded setup; nothing else is rewritten. */
+function replaces(incoming: string, stored: string): boolean {
+  return incoming !== '' && incoming !== stored;
+}
+
 function toFace(r: FaceRow): FaceRecord {
   return {
     id: r.id,
@@ -220,6 +233,7 @@ function toFace(r: FaceRow): FaceRecord {
     augmented: r.augmented === 1,
     augmentation: r.augmentation,
     sourceFile: r.source_file,
+    embeddedWith: r.embedded_with,
     createdAt: r.created_at,
   };
 }
@@ -233,6 +247,7 @@ function toNegative(r: NegativeRow): NegativeRecord {
     faceIndex: r.face_index,
     augmentation: r.augmentation,
     note: r.note,
+    embeddedWith: r.embedded_with,
     createdAt: r.created_at,
   };
 }
@@ -455,7 +470,9 @@ export class Roster {
    * Enrols embeddings for one player, all or nothing: every row is validated before the first
    * write, and the inserts share one transaction, so a failure part-way leaves the roster as it was.
    * The same (source image, augmentation) for the same player is skipped, so re-running an
-   * enrolment is harmless.
+   * enrolment is harmless; unless the stored row was embedded with another vision setup (or an
+   * unrecorded one) than the new row: then the new embedding replaces it under a new id, so
+   * enrolling the same photos again is how a roster follows a change of detector or alignment.
    */
   addFaces(playerId: string, faces: readonly FaceInput[], actor: string = DEFAULT_ACTOR): AddResult {
     const who = parse(actorSchema, actor, 'actor');
@@ -464,20 +481,28 @@ export class Roster {
     return this.db.write(() => {
       if (!this.exists(playerId)) throw noPlayer(playerId);
       const now = this.db.now();
+      const existing = this.sql.prepare('SELECT id, embedded_with FROM faces WHERE player_id = ? AND source_sha256 = ? AND augmentation = ?');
+      const remove = this.sql.prepare('DELETE FROM faces WHERE id = ?');
       const insert = this.sql.prepare(
-        `INSERT INTO faces (player_id, source_sha256, embedding, quality, augmented, augmentation, source_file, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (player_id, source_sha256, augmentation) DO NOTHING`,
+        `INSERT INTO faces (player_id, source_sha256, embedding, quality, augmented, augmentation, source_file, embedded_with, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       const ids: number[] = [];
+      let reembedded = 0;
       for (const f of rows) {
-        const r = insert.run(playerId, f.sourceSha256, encodeEmbedding(f.embedding), f.quality, f.augmentation ? 1 : 0, f.augmentation, f.sourceFile ?? null, now);
-        if (r.changes === 1) ids.push(Number(r.lastInsertRowid));
+        const old = existing.get(playerId, f.sourceSha256, f.augmentation) as { id: number; embedded_with: string } | undefined;
+        if (old && !replaces(f.embeddedWith, old.embedded_with)) continue;
+        if (old) {
+          remove.run(old.id);
+          reembedded++;
+        }
+        const r = insert.run(playerId, f.sourceSha256, encodeEmbedding(f.embedding), f.quality, f.augmentation ? 1 : 0, f.augmentation, f.sourceFile ?? null, f.embeddedWith, now);
+        ids.push(Number(r.lastInsertRowid));
       }
-      const result = { added: ids.length, skipped: rows.length - ids.length, ids };
+      const result = { added: ids.length, skipped: rows.length - ids.length, reembedded, ids };
       if (ids.length > 0) {
         const sources = [...new Set(rows.map((f) => f.sourceSha256))];
-        this.audit(who, 'faces.add', playerId, { added: ids.length, skipped: result.skipped, faceIds: ids, sources });
+        this.audit(who, 'faces.add', playerId, { added: ids.length, skipped: result.skipped, reembedded, faceIds: ids, sources });
       }
       return result;
     });
@@ -521,27 +546,38 @@ export class Roster {
 
   // ---- negatives --------------------------------------------------------------------------
 
-  /** Adds faces known to be nobody on the roster; all or nothing, duplicates skipped. */
+  /**
+   * Adds faces known to be nobody on the roster; all or nothing, duplicates skipped, and rows of
+   * another (or an unrecorded) vision setup replaced, as in addFaces.
+   */
   addNegatives(negatives: readonly NegativeInput[], actor: string = DEFAULT_ACTOR): AddResult {
     const who = parse(actorSchema, actor, 'actor');
     const rows = negatives.map((n, i) => parse(negativeInputSchema, n, `negative #${i}`));
     return this.db.write(() => {
       const now = this.db.now();
+      const existing = this.sql.prepare('SELECT id, embedded_with FROM negatives WHERE source_sha256 = ? AND face_index = ? AND augmentation = ?');
+      const remove = this.sql.prepare('DELETE FROM negatives WHERE id = ?');
       const insert = this.sql.prepare(
-        `INSERT INTO negatives (embedding, source, source_sha256, face_index, augmentation, note, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (source_sha256, face_index, augmentation) DO NOTHING`,
+        `INSERT INTO negatives (embedding, source, source_sha256, face_index, augmentation, note, embedded_with, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       const ids: number[] = [];
+      let reembedded = 0;
       for (const n of rows) {
-        const r = insert.run(encodeEmbedding(n.embedding), n.source, n.sourceSha256, n.faceIndex, n.augmentation, n.note ?? null, now);
-        if (r.changes === 1) ids.push(Number(r.lastInsertRowid));
+        const old = existing.get(n.sourceSha256, n.faceIndex, n.augmentation) as { id: number; embedded_with: string } | undefined;
+        if (old && !replaces(n.embeddedWith, old.embedded_with)) continue;
+        if (old) {
+          remove.run(old.id);
+          reembedded++;
+        }
+        const r = insert.run(encodeEmbedding(n.embedding), n.source, n.sourceSha256, n.faceIndex, n.augmentation, n.note ?? null, n.embeddedWith, now);
+        ids.push(Number(r.lastInsertRowid));
       }
       if (ids.length > 0) {
         const sources = [...new Set(rows.map((n) => n.source))];
-        this.audit(who, 'negatives.add', null, { added: ids.length, skipped: rows.length - ids.length, sources });
+        this.audit(who, 'negatives.add', null, { added: ids.length, skipped: rows.length - ids.length, reembedded, sources });
       }
-      return { added: ids.length, skipped: rows.length - ids.length, ids };
+      return { added: ids.length, skipped: rows.length - ids.length, reembedded, ids };
     });
   }
 

@@ -121,12 +121,16 @@ const augmentationSchema = z
   .optional()
   .transform((s) => s ?? '');
 
+/** The vision setup that made an embedding (src/vision/setup.ts); '' = not recorded. */
+const embeddedWithSchema = z.string().max(200, 'must be at most 200 characters').optional().default('');
+
 export const faceInputSchema = z.object({
   sourceSha256: sha256Schema,
   embedding: embeddingSchema,
   quality: z.number(),
   augmentation: augmentationSchema,
   sourceFile: z.string().max(500, 'must be at most 500 characters').nullable().optional(),
+  embeddedWith: embeddedWithSchema,
 });
 export type FaceInput = z.input<typeof faceInputSchema>;
 export type ParsedFaceInput = z.output<typeof faceInputSchema>;
@@ -139,6 +143,7 @@ export const negativeInputSchema = z.object({
   faceIndex: z.number().int().min(0).optional().default(0),
   augmentation: augmentationSchema,
   note: z.string().max(500, 'must be at most 500 characters').nullable().optional(),
+  embeddedWith: embeddedWithSchema,
 });
 export type NegativeInput = z.input<typeof negativeInputSchema>;
 export type ParsedNegativeInput = z.output<typeof negativeInputSchema>;

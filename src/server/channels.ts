@@ -21,6 +21,7 @@ import type { FacecastMetrics } from './metrics.ts';
 import type { OverlayChannel } from './overlayHub.ts';
 import { DelayMeter, type DelayReport } from './delay.ts';
 import { OperatorFeed, type OperatorOutput } from './operatorFeed.ts';
+import { embeddingSetupKey } from '../vision/setup.ts';
 
 type TagsMessage = Extract<ServerMessage, { type: 'tags' }>;
 
@@ -180,17 +181,19 @@ class Channel implements OverlayChannel {
     }
     const { roster, events, trainer } = this.deps.ctx;
     const origin = `track ${trackId} on channel ${this.id}`;
+    // The channel's workers embed with the configured setup, the one the shared engine reports.
+    const embeddedWith = embeddingSetupKey(this.deps.ctx.engine.setup);
     const sha = createHash('sha256').update(`track:${this.id}:${trackId}:${new Date().toISOString()}`).digest('hex');
     let added: number;
     if (playerId !== null) {
       const player = roster.getPlayer(playerId);
       if (!player) throw new HttpError(404, 'UNKNOWN_PLAYER', `no player '${playerId}' on the roster; check the id (GET /api/players) or add the player first`);
       const best = faces.reduce((b, f, i) => (f.quality > faces[b]!.quality ? i : b), 0);
-      const rows = faces.map((f, i) => ({ sourceSha256: sha, embedding: f.embedding, quality: f.quality, augmentation: i === best ? '' : `track-frame-${f.seq}`, sourceFile: `${origin} (relabelled by ${by})` }));
+      const rows = faces.map((f, i) => ({ sourceSha256: sha, embedding: f.embedding, quality: f.quality, augmentation: i === best ? '' : `track-frame-${f.seq}`, sourceFile: `${origin} (relabelled by ${by})`, embeddedWith }));
       added = roster.addFaces(playerId, rows, by).added;
       events.emit('player', { type: 'enrolled', id: playerId, player });
     } else {
-      const rows = faces.map((f, i) => ({ embedding: f.embedding, source: 'operator' as const, sourceSha256: sha, faceIndex: i, note: `${origin}: not a player (${by})` }));
+      const rows = faces.map((f, i) => ({ embedding: f.embedding, source: 'operator' as const, sourceSha256: sha, faceIndex: i, note: `${origin}: not a player (${by})`, embeddedWith }));
       added = roster.addNegatives(rows, by).added;
       this.deps.output.broadcastOperator?.(null, { type: 'roster', change: 'relabelled', playerId: null }, { skippable: false });
     }

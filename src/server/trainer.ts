@@ -8,10 +8,12 @@
 import { EventEmitter } from 'node:events';
 import type { TrainingMessage } from '../shared/protocol.ts';
 import type { StoredModel } from '../recognition/store.ts';
-import { ensureBuiltinNegatives } from '../recognition/service.ts';
+import { ensureBuiltinNegatives, rosterSetupConflict } from '../recognition/service.ts';
 import { trainInWorker } from '../recognition/trainWorkerClient.ts';
 import type { AppContext } from './context.ts';
 import { HttpError } from './errors.ts';
+import type { Roster } from '../roster/roster.ts';
+import type { EmbeddingSetup } from '../vision/setup.ts';
 
 export interface TrainOutcome {
   model: StoredModel;
@@ -94,12 +96,13 @@ export class BackgroundTrainer extends EventEmitter<{ training: [msg: TrainingMe
     if (roster.counts().faces === 0) {
       throw new HttpError(422, 'NO_FACES', 'no enrolled faces to train on: add players (POST /api/players) and enrol photos (POST /api/players/:id/photos) first');
     }
+    const vision = { embedder: ctx.engine.embedder.name, detector: config.vision.detector, alignment: config.vision.alignment };
+    refuseOtherSetup(roster, vision);
     let negativesAdded = 0;
     if (config.recognition.builtinNegatives) {
       progress(0, 'preparing the built-in negatives');
       negativesAdded = await ctx.useEngine((engine) => ensureBuiltinNegatives(engine, roster));
     }
-    const vision = { embedder: ctx.engine.embedder.name, detector: config.vision.detector, alignment: config.vision.alignment };
     await trainInWorker({ dataDir: config.dataDir, vision, augmented }, (done, total, note) => progress(total > 0 ? done / total : null, note));
     // Loaded back from the file the worker wrote, so the live model is exactly the stored one.
     const recognizer = ctx.reloadRecognizer();
@@ -159,4 +162,10 @@ export class BackgroundTrainer extends EventEmitter<{ training: [msg: TrainingMe
     if (s.state === 'idle') return;
     this.emit('training', { type: 'training', state: s.state, progress: s.progress, message: s.message }, progressOnly);
   }
+}
+
+/** 409 before any work when the stored embeddings come from another vision setup (rosterSetupConflict). */
+export function refuseOtherSetup(roster: Roster, vision: EmbeddingSetup): void {
+  const conflict = rosterSetupConflict(roster, vision);
+  if (conflict) throw new HttpError(409, 'EMBEDDING_SETUP', conflict);
 }

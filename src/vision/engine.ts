@@ -12,6 +12,7 @@ import { imageToTensor, padImage } from './image.ts';
 import { detectLandmarks68, disposeLandmark68Net, loadLandmark68Net, type Landmark68Params } from './landmarks68.ts';
 import { tf, type Tensor3D, type Tensor4D } from './tf.ts';
 import type { Aligner, DetectedFace, Detector, Embedder, RgbImage } from './types.ts';
+import type { EmbeddingSetup } from './setup.ts';
 
 export interface AnalyseOptions {
   detector?: DetectorName;
@@ -39,6 +40,11 @@ export class VisionEngine {
     log.info({ backend: backend.name, device: backend.device, fallbacks: backend.fallbacks }, `TensorFlow.js backend: ${backend.name} on ${backend.device}`);
     const embedder = await createFaceRecognitionEmbedder();
     return new VisionEngine(config, backend, embedder, createAligner(config.alignment), log);
+  }
+
+  /** What the embeddings of analyse() and embedFaces() are made with (the roster records it). */
+  get setup(): EmbeddingSetup {
+    return { embedder: this.embedder.name, detector: this.config.detector, alignment: this.config.alignment };
   }
 
   /** The named detector, loaded on first use and kept. */

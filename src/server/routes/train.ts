@@ -10,7 +10,7 @@ import { trainRequestSchema, type ModelInfo } from '../apiSchemas.ts';
 import { parseBody } from './common.ts';
 import { ensureBuiltinNegatives, trainRoster } from '../../recognition/service.ts';
 import { saveModel, type StoredModel } from '../../recognition/store.ts';
-import type { TrainOutcome } from '../trainer.ts';
+import { refuseOtherSetup, type TrainOutcome } from '../trainer.ts';
 
 /** Everything about a model except its weights and enrolled embeddings (which can be megabytes). */
 export function modelInfo(model: StoredModel, stale: boolean): ModelInfo {
@@ -28,9 +28,10 @@ async function trainAdapted(ctx: AppContext, augmented: boolean): Promise<TrainO
   if (roster.counts().faces === 0) {
     throw new HttpError(422, 'NO_FACES', 'no enrolled faces to train on: add players (POST /api/players) and enrol photos (POST /api/players/:id/photos) first');
   }
+  const vision = { embedder: ctx.engine.embedder.name, detector: config.vision.detector, alignment: config.vision.alignment };
+  refuseOtherSetup(roster, vision);
   let negativesAdded = 0;
   if (config.recognition.builtinNegatives) negativesAdded = await ctx.useEngine((engine) => ensureBuiltinNegatives(engine, roster));
-  const vision = { embedder: ctx.engine.embedder.name, detector: config.vision.detector, alignment: config.vision.alignment };
   // trainRoster is synchronous CPU work (seconds for a large roster, tens of seconds with adapt); it
   // blocks this process meanwhile. adapt trains with tfjs on the engine's backend, so it waits its turn.
   const { model } = await ctx.useEngine(async () => trainRoster(roster, vision, { augmented, adapt: true }));

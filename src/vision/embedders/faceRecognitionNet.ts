@@ -151,6 +151,9 @@ function disposeParams(params: NetParams): void {
   tf.dispose(all);
 }
 
+/** The embedder's name, as models and the roster record it (src/vision/setup.ts). */
+export const FACE_RECOGNITION_EMBEDDER = 'faceRecognitionNet';
+
 /** Loads the verified weights (models/manifest.json) and returns the batched embedder. */
 export async function createFaceRecognitionEmbedder(): Promise<Embedder> {
   const weights = await loadWeights('faceRecognition');
@@ -162,7 +165,7 @@ export async function createFaceRecognitionEmbedder(): Promise<Embedder> {
   }
   const size = FACE_RECOGNITION_INPUT_SIZE;
   return {
-    name: 'faceRecognitionNet',
+    name: FACE_RECOGNITION_EMBEDDER,
     inputSize: size,
     async embed(faces: Tensor4D): Promise<Float32Array[]> {
       if (!params) throw new Error('faceRecognitionNet: embed() after dispose()');
