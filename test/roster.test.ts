@@ -446,6 +446,8 @@ describe('training and the vision setup of the stored embeddings', () => {
   it('trains on embeddings of the current setup without a word, and warns about unrecorded ones', () => {
     const current = trainRoster(enrolled('faceRecognitionNet/mtcnn/landmarks68'), LANDMARKS68, { augmented: true });
     expect(current.model.classifier.metrics.warnings.join('\n')).not.toMatch(/vision setup/);
+    // No negatives of its own: training says so, and what to do.
+    expect(current.model.classifier.metrics.warnings.join('\n')).toMatch(/only 0 negative faces besides the built-in pool.*facecast negatives import/);
     const legacy = trainRoster(enrolled(''), LANDMARKS68, { augmented: true });
     expect(legacy.model.classifier.metrics.warnings.join('\n')).toMatch(/6 faces or negatives were stored before facecast recorded the vision setup/);
   });
