@@ -17,8 +17,11 @@ import { cropFace, DEMO_CROPS, detectDemoFaces, groupPeople, MIN_FACE_SCORE, MIN
 import { DEMO_PEOPLE_COUNT, demoPlayerInput } from './players.ts';
 import { FACE_RECOGNITION_EMBEDDER } from '../vision/embedders/faceRecognitionNet.ts';
 
-/** Bump when the way the demo is built changes, so existing demo folders are rebuilt. */
-const DEMO_ROSTER_VERSION = 1;
+/**
+ * Bump when the way the demo is built changes, so existing demo folders are rebuilt.
+ * 2: stored embeddings record their vision setup (roster schema 3); older demo rows do not.
+ */
+const DEMO_ROSTER_VERSION = 2;
 export const DEMO_MARKER_FILE = 'demo-roster.json';
 
 /**
