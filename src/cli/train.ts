@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../shared/log.ts';
-import { addNegativePhotos, ensureBuiltinNegatives, needsBuiltinNegatives, rosterSetupConflict, trainRoster, TrainingInputError } from '../recognition/service.ts';
+import { addNegativePhotos, ensureBuiltinNegatives, needsBuiltinNegatives, setupConflict, trainRoster, TrainingInputError } from '../recognition/service.ts';
 import { saveModel } from '../recognition/store.ts';
 import { VisionEngine } from '../vision/engine.ts';
 import { openDataRoster } from './context.ts';
@@ -35,7 +35,7 @@ export async function runTrain(opts: TrainCliOptions, config: Config, log: Logge
   const roster = openDataRoster(config);
   try {
     const vision = { embedder: FACE_RECOGNITION_EMBEDDER, detector: config.vision.detector, alignment: config.vision.alignment };
-    const conflict = rosterSetupConflict(roster, vision);
+    const conflict = setupConflict(roster.setupCounts(), vision);
     if (conflict) throw new TrainingInputError(conflict);
     if (config.recognition.builtinNegatives && needsBuiltinNegatives(roster, vision)) {
       const engine = await VisionEngine.create(config.vision, log);

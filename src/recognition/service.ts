@@ -2,7 +2,7 @@
 // the built-in negative pool, and answering "who is this" (or "unknown") for an embedding.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FaceRecord, NegativeRecord, Roster } from '../roster/roster.ts';
+import type { Roster, SetupCounts } from '../roster/roster.ts';
 import type { VisionEngine } from '../vision/engine.ts';
 import { packageDir } from '../vision/weights.ts';
 import { decodeImage } from '../vision/image.ts';
@@ -62,9 +62,9 @@ export async function addNegativePhotos(
 
 /** Whether the built-in negatives are missing, or stored from another vision setup than `setup`. */
 export function needsBuiltinNegatives(roster: Roster, setup: EmbeddingSetup): boolean {
-  const builtin = roster.listNegatives('builtin');
+  const builtin = roster.setupCounts().negatives.filter((g) => g.source === 'builtin');
   const current = embeddingSetupKey(setup);
-  return builtin.length === 0 || builtin.some((n) => n.embeddedWith !== current);
+  return builtin.length === 0 || builtin.some((g) => g.embeddedWith !== current);
 }
 
 /** Makes sure the built-in negatives (faces of the face-api demo photos) are in the roster, embedded with the engine's setup. */
@@ -95,10 +95,11 @@ export function trainRoster(
   const players = roster.listPlayers();
   const faces = roster.listFaces().filter((f) => opts.augmented || !f.augmented);
   if (faces.length === 0) throw new TrainingInputError('no enrolled faces to train on; enrol photos first with `facecast enroll <player> <photo...>`');
-  const stored = roster.listNegatives();
-  const conflict = embeddingSetupConflict(faces, stored, vision);
+  const counts = roster.setupCounts();
+  const conflict = setupConflict(counts, vision, true);
   if (conflict) throw new TrainingInputError(conflict);
-  const setupWarning = unrecordedSetupWarning(faces, stored);
+  const setupWarning = unrecordedSetupWarning(counts);
+  const stored = roster.listNegatives();
   const samples: TrainSample[] = faces.map((f) => ({ embedding: f.embedding, label: f.playerId, group: f.sourceSha256, augmented: f.augmented }));
   const negatives = stored.map((n) => ({ embedding: n.embedding, group: n.sourceSha256 }));
   const trained = opts.adapt
@@ -115,7 +116,7 @@ export function trainRoster(
     classifier: trained.toJSON(),
   };
   if (setupWarning) model.classifier.metrics.warnings.push(setupWarning);
-  const imported = stored.filter((n) => n.source !== 'builtin').length;
+  const imported = counts.negatives.filter((g) => g.source !== 'builtin').reduce((sum, g) => sum + g.n, 0);
   if (imported < FEW_NEGATIVES) {
     model.classifier.metrics.warnings.push(
       `only ${imported} negative faces besides the built-in pool: strangers who look like a player may get the name (on the group photos, 12 augmented views ` +
@@ -140,33 +141,27 @@ export class TrainingInputError extends Error {
 /**
  * Why the stored embeddings cannot train a model for `vision`, or null: rows embedded with another
  * setup live in another space, so the model would be wrong for every live face. Rows stored before
- * the setup was recorded cannot be checked (see unrecordedSetupWarning).
+ * the setup was recorded ('') cannot be checked (unrecordedSetupWarning). Before any work, the
+ * built-in negatives are left out (`withBuiltin` false): ensureBuiltinNegatives re-embeds them itself.
  */
-export function embeddingSetupConflict(faces: readonly FaceRecord[], negatives: readonly NegativeRecord[], vision: EmbeddingSetup): string | null {
+export function setupConflict(counts: SetupCounts, vision: EmbeddingSetup, withBuiltin = false): string | null {
   const current = embeddingSetupKey(vision);
-  const other = (r: { embeddedWith: string }) => r.embeddedWith !== '' && r.embeddedWith !== current;
-  const oddFaces = faces.filter(other);
-  const oddNegatives = negatives.filter(other);
+  const other = (g: { embeddedWith: string }) => g.embeddedWith !== '' && g.embeddedWith !== current;
+  const oddFaces = counts.faces.filter(other);
+  const oddNegatives = counts.negatives.filter((g) => other(g) && (withBuiltin || g.source !== 'builtin'));
   if (oddFaces.length + oddNegatives.length === 0) return null;
-  const setups = [...new Set([...oddFaces, ...oddNegatives].map((r) => r.embeddedWith))].join(', ');
-  const players = [...new Set(oddFaces.map((f) => f.playerId))].join(', ');
+  const total = (gs: { n: number }[]) => gs.reduce((sum, g) => sum + g.n, 0);
+  const setups = [...new Set([...oddFaces, ...oddNegatives].map((g) => g.embeddedWith))].join(', ');
+  const players = [...new Set(oddFaces.map((g) => g.playerId))].join(', ');
   return (
-    `${oddFaces.length} enrolled faces${players ? ` (${players})` : ''} and ${oddNegatives.length} negatives were embedded with ${setups}, ` +
+    `${total(oddFaces)} enrolled faces${players ? ` (${players})` : ''} and ${total(oddNegatives)} negatives were embedded with ${setups}, ` +
     `but vision is now ${current}: enrol the same photos again to re-embed them (facecast roster import <dir>, facecast enroll <player> <photo...>, ` +
     `facecast negatives import <dir>, or POST /api/players/:id/photos), or set vision.detector/vision.alignment back`
   );
 }
 
-/**
- * The check to make before any work (before ensureBuiltinNegatives, which re-embeds the built-in
- * negatives of another setup itself): embeddingSetupConflict over the faces and the other negatives.
- */
-export function rosterSetupConflict(roster: Roster, vision: EmbeddingSetup): string | null {
-  return embeddingSetupConflict(roster.listFaces(), roster.listNegatives().filter((n) => n.source !== 'builtin'), vision);
-}
-
-function unrecordedSetupWarning(faces: readonly FaceRecord[], negatives: readonly NegativeRecord[]): string | null {
-  const unknown = faces.filter((f) => f.embeddedWith === '').length + negatives.filter((n) => n.embeddedWith === '').length;
+function unrecordedSetupWarning(counts: SetupCounts): string | null {
+  const unknown = [...counts.faces, ...counts.negatives].filter((g) => g.embeddedWith === '').reduce((sum, g) => sum + g.n, 0);
   return unknown > 0
     ? `${unknown} faces or negatives were stored before facecast recorded the vision setup that made them; if vision.detector or vision.alignment changed since, enrol their photos again`
     : null;

@@ -83,6 +83,12 @@ export interface NegativeRecord {
   createdAt: string;
 }
 
+/** Roster.setupCounts(): '' as embeddedWith for rows stored before the setup was recorded. */
+export interface SetupCounts {
+  faces: { playerId: string; embeddedWith: string; n: number }[];
+  negatives: { source: string; embeddedWith: string; n: number }[];
+}
+
 export interface AuditEntry {
   id: number;
   at: string;
@@ -590,6 +596,16 @@ export class Roster {
   }
 
   // ---- summaries --------------------------------------------------------------------------
+
+  /**
+   * How many stored faces (per player) and negatives (per source) each vision setup made, counted
+   * by SQLite: checking a roster's setups never decodes its embeddings.
+   */
+  setupCounts(): SetupCounts {
+    const faces = this.sql.prepare('SELECT player_id AS playerId, embedded_with AS embeddedWith, count(*) AS n FROM faces GROUP BY 1, 2 ORDER BY 1, 2').all();
+    const negatives = this.sql.prepare('SELECT source, embedded_with AS embeddedWith, count(*) AS n FROM negatives GROUP BY 1, 2 ORDER BY 1, 2').all();
+    return { faces, negatives } as SetupCounts;
+  }
 
   counts(): RosterCounts {
     const row = this.sql

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { TrainingMessage } from '../shared/protocol.ts';
 import type { StoredModel } from '../recognition/store.ts';
-import { ensureBuiltinNegatives, rosterSetupConflict } from '../recognition/service.ts';
+import { ensureBuiltinNegatives, setupConflict } from '../recognition/service.ts';
 import { trainInWorker } from '../recognition/trainWorkerClient.ts';
 import type { AppContext } from './context.ts';
 import { HttpError } from './errors.ts';
@@ -164,8 +164,8 @@ export class BackgroundTrainer extends EventEmitter<{ training: [msg: TrainingMe
   }
 }
 
-/** 409 before any work when the stored embeddings come from another vision setup (rosterSetupConflict). */
+/** 409 before any work when the stored embeddings come from another vision setup (setupConflict). */
 export function refuseOtherSetup(roster: Roster, vision: EmbeddingSetup): void {
-  const conflict = rosterSetupConflict(roster, vision);
+  const conflict = setupConflict(roster.setupCounts(), vision);
   if (conflict) throw new HttpError(409, 'EMBEDDING_SETUP', conflict);
 }
