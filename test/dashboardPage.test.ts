@@ -22,6 +22,7 @@ import { startServer, type RunningServer } from '../src/server/app.ts';
 import { silentLogger } from '../src/shared/log.ts';
 import type { ChannelState } from '../src/shared/protocol.ts';
 import { packageDir } from '../src/vision/weights.ts';
+import type { GraphicsPageHook } from './helpers/graphicsPageHook.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -42,11 +43,6 @@ interface DashboardHook {
   tracks: { trackId: number; playerId: string | null; name: string | null; onScreenMs: number }[];
   players: { id: string; name: string; faceCount?: number }[];
   trainingLog: string[];
-}
-/** What the graphics page exposes as window.facecast. */
-interface GraphicsHook {
-  connected: boolean;
-  onAir: { id: string; name: string } | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -169,11 +165,19 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard on the demo', () => {
     gfx = watch(await context.newPage(), 'graphics');
     await gfx.setViewportSize({ width: 960, height: 540 });
     await gfx.goto(`${running.url}/graphics?key=${KEY}&channel=1`);
-    await gfx.waitForFunction(() => (window as unknown as { facecast: GraphicsHook }).facecast.connected, null, { timeout: 10_000 });
-    const onAirName = () => gfx.evaluate(() => (window as unknown as { facecast: GraphicsHook }).facecast.onAir?.name ?? null);
+    // Connected with its stock template loaded: what is timed below is the take, not the page's start.
+    await gfx.waitForFunction(
+      () => {
+        const hook = (window as unknown as { facecast: GraphicsPageHook }).facecast;
+        return hook.connected && hook.templateReady;
+      },
+      null,
+      { timeout: 10_000 },
+    );
+    const onAirName = () => gfx.evaluate(() => (window as unknown as { facecast: GraphicsPageHook }).facecast.onAir?.name ?? null);
     /** Waits for the graphics page to show `name` (null: nothing) and returns how long it took. */
     const follows = async (name: string | null, t0: number) => {
-      await gfx.waitForFunction((n) => ((window as unknown as { facecast: GraphicsHook }).facecast.onAir?.name ?? null) === n, name, { timeout: 1000, polling: 'raf' });
+      await gfx.waitForFunction((n) => ((window as unknown as { facecast: GraphicsPageHook }).facecast.onAir?.name ?? null) === n, name, { timeout: 1000, polling: 'raf' });
       return Date.now() - t0;
     };
 
@@ -181,7 +185,7 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard on the demo', () => {
     await page.click('.modes [data-mode="manual"]');
     await page.waitForFunction(() => document.querySelector('.modes [data-mode="manual"]')!.getAttribute('aria-pressed') === 'true', null, { timeout: 5000 });
     await page.keyboard.press('Escape');
-    await gfx.waitForFunction(() => (window as unknown as { facecast: GraphicsHook }).facecast.onAir === null, null, { timeout: 5000 });
+    await gfx.waitForFunction(() => (window as unknown as { facecast: GraphicsPageHook }).facecast.onAir === null, null, { timeout: 5000 });
 
     const [a, b] = [roster.players[0]!, roster.players[1]!];
     // Per player: Take, then Hide.
@@ -209,7 +213,7 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard on the demo', () => {
     expect(takeMs).toBeLessThanOrEqual(1000);
     // PGM is the graphics page itself, in the dashboard.
     const pgm = page.frames().find((f) => f.url().includes('/graphics?'))!;
-    await pgm.waitForFunction((n) => (window as unknown as { facecast: GraphicsHook }).facecast.onAir?.name === n, b.name, { timeout: 1000 });
+    await pgm.waitForFunction((n) => (window as unknown as { facecast: GraphicsPageHook }).facecast.onAir?.name === n, b.name, { timeout: 1000 });
     await page.waitForFunction((n) => document.querySelector('#control .on-air .air-name')?.textContent?.endsWith(n) ?? false, b.name, { timeout: 1000 });
     // A's cue is left; Space takes it.
     t0 = Date.now();
@@ -307,7 +311,7 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard on the demo', () => {
           named: document.querySelectorAll('#on-screen tbody tr[data-player-id]:not([data-player-id=""])').length,
         };
       });
-      const pgmOnAir = await pgm.evaluate(() => (window as unknown as { facecast: GraphicsHook }).facecast.onAir !== null);
+      const pgmOnAir = await pgm.evaluate(() => (window as unknown as { facecast: GraphicsPageHook }).facecast.onAir !== null);
       if (now.onAir && pgmOnAir && now.cued >= 1 && now.named >= 1) break;
       if (!now.onAir && now.cued >= 2) await page.keyboard.press('Space');
       await sleep(1200); // also the template's entrance animation

@@ -7,7 +7,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { graphicsUrl, obsDragLink } from '../src/server/graphicsRoutes.ts';
-import type { ChannelState, NameTag } from '../src/shared/protocol.ts';
+import type { NameTag } from '../src/shared/protocol.ts';
+import type { GraphicsPageHook } from './helpers/graphicsPageHook.ts';
 import { OUTPUT_KEY, emptyState, lowerThird, player, startOverlayTestServer, tag, type OverlayTestServer } from './helpers/overlayTestServer.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -25,7 +26,7 @@ const HAVE_NOTO_CJK = (() => {
 
 declare global {
   interface Window {
-    facecast: { state: ChannelState | null; connected: boolean; lastMessageAt: number | null; onAir: { id: string; card: string; name: string } | null };
+    facecast: GraphicsPageHook;
     update(data: unknown): void;
     play(): void;
     next(): void;
@@ -72,7 +73,8 @@ describe.skipIf(!HAVE_CHROMIUM)('graphics page', () => {
     // The page must run under its own Content-Security-Policy without violations.
     page.on('console', (m) => void (m.type() === 'error' && /Content Security Policy/i.test(m.text()) && pageErrors.push(m.text())));
     await page.goto(`${base}/graphics?${query}`);
-    await page.waitForFunction(() => window.facecast?.connected === true, null, { timeout: 10_000 });
+    // Connected, with the stock template loaded: timings below are of takes, not of the page's start.
+    await page.waitForFunction(() => window.facecast?.connected === true && window.facecast.templateReady, null, { timeout: 10_000 });
     return page;
   }
 
@@ -301,6 +303,40 @@ describe.skipIf(!HAVE_CHROMIUM)('graphics page', () => {
     await waitForName(page, 'Kim Min-jae');
     expect(await page.evaluate((sel) => document.querySelector(`${sel} .lt-number`)!.textContent, LT)).toBe('4');
     await page.close();
+  });
+
+  it('retries a stock template load the server cut short, so CasparCG play() works once it is back', async () => {
+    const own = await startOverlayTestServer();
+    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 }, deviceScaleFactor: 1 });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    // Hold the stylesheet back, so the server goes down while the template is still loading.
+    await page.route('**/lower-third/style.css', async (route) => {
+      await sleep(1500);
+      await route.continue().catch(() => route.abort());
+    });
+    await page.goto(`${own.url}/graphics?key=${OUTPUT_KEY}&channel=1`);
+    await page.waitForFunction(() => window.facecast?.connected === true, null, { timeout: 10_000 });
+    expect(await page.evaluate(() => window.facecast.templateReady)).toBe(false);
+    const { port } = own;
+    await own.close();
+    await sleep(2500);
+    expect(await page.evaluate(() => window.facecast.templateReady)).toBe(false);
+    const back = await startOverlayTestServer({ port });
+    let backUp = true;
+    try {
+      await page.waitForFunction(() => window.facecast.templateReady, null, { timeout: 15_000 });
+      // Down again: the take must come from what the page already holds.
+      await back.close();
+      backUp = false;
+      await page.evaluate(() => {
+        window.update({ name: 'Late Loader', number: 1 });
+        window.play();
+      });
+      await waitForName(page, 'Late Loader');
+    } finally {
+      await page.close();
+      if (backUp) await back.close();
+    }
   });
 
   it('renders Korean and very long Latin names in full: shrunk to fit, never clipped', async () => {

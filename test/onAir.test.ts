@@ -22,6 +22,7 @@ import { makeDemoVideo, type DemoVideo } from '../src/demo/video.ts';
 import { startServer, type RunningServer } from '../src/server/app.ts';
 import { silentLogger } from '../src/shared/log.ts';
 import type { ChannelState, Graphic, ServerMessage } from '../src/shared/protocol.ts';
+import type { GraphicsPageHook } from './helpers/graphicsPageHook.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -33,7 +34,7 @@ const DEMO_CACHE = join(tmpdir(), 'facecast-test-demo');
 
 declare global {
   interface Window {
-    facecast: { state: ChannelState | null; connected: boolean; lastMessageAt: number | null; onAir: { id: string; card: string; name: string } | null };
+    facecast: GraphicsPageHook;
     __appeared: Record<string, number>;
   }
 }
@@ -110,7 +111,8 @@ describe.skipIf(!HAVE_CHROMIUM)('on air: the built-in demo end to end', () => {
       }).observe(document, { childList: true, subtree: true });
     });
     await page.goto(`${running.url}/graphics?key=${KEY}&channel=1`);
-    await page.waitForFunction(() => window.facecast?.connected === true, null, { timeout: 15_000 });
+    // Connected with the stock template loaded: the takes timed below then need no fetch.
+    await page.waitForFunction(() => window.facecast?.connected === true && window.facecast.templateReady, null, { timeout: 15_000 });
     await attachDemo(running);
   }, 600_000);
 

@@ -138,8 +138,22 @@ function resync() {
 }
 
 // Load the stock lower third now: the first take goes on air without a fetch, and CasparCG's
-// play() works even if the server is down by then.
-loadTemplate(DEFAULT_TEMPLATE).catch((err) => console.error(`facecast: ${err.message}`));
+// play() works even if the server is down by then. A load cut short (the server went down
+// while the page was starting) is retried with backoff until it succeeds, so CasparCG-only use
+// recovers as soon as the server is reachable again.
+let stockTemplateReady = false;
+function preloadStockTemplate(retryMs = 1000) {
+  loadTemplate(DEFAULT_TEMPLATE).then(
+    () => {
+      stockTemplateReady = true;
+    },
+    (err) => {
+      if (retryMs === 1000) console.warn(`facecast: the stock template did not load (${err.message}); retrying`);
+      setTimeout(() => preloadStockTemplate(Math.min(retryMs * 2, 15000)), retryMs);
+    },
+  );
+}
+preloadStockTemplate();
 installCasparApi(window, lowerThird);
 watchObs(window, { pause, resync });
 addEventListener('resize', fitStage);
@@ -169,6 +183,10 @@ window.facecast = {
   },
   get lastMessageAt() {
     return conn.lastMessageAt;
+  },
+  /** The stock template is loaded: a take (server or CasparCG) needs no fetch from here on. */
+  get templateReady() {
+    return stockTemplateReady;
   },
   get onAir() {
     const c = lowerThird.cur;
