@@ -401,7 +401,7 @@ describe.skipIf(!HAVE_FIXTURES)('enrol, train and recognise real faces', () => {
     expect(refused.status).toBe(409);
     const error = await errorOf(refused);
     expect(error.code).toBe('EMBEDDING_SETUP');
-    expect(error.message).toMatch(/enrolled faces \(raj\) and 0 negatives were embedded with faceRecognitionNet\/ssd\/box, but vision is now faceRecognitionNet\/mtcnn\/landmarks68: enrol the same photos again/);
+    expect(error.message).toMatch(/enrolled faces \(raj\) and 0 negatives were embedded with faceRecognitionNet\/ssd\/box, but vision is now faceRecognitionNet\/mtcnn\/landmarks68: re-embed them with `facecast roster reembed`/);
     expect(snapshot()).toEqual(before);
 
     const files: [string, Uint8Array, string, string][] = [1, 2, 3, 4, 5].map((i) => ['photos', gallery('raj', i), `raj${i}.png`, 'image/png']);

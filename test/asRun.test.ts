@@ -48,7 +48,7 @@ function entry(over: Partial<AsRunInput> = {}): AsRunInput {
 describe('as_run migration', () => {
   it('a new roster file has the as_run table at the newest schema version', () => {
     const db = open(tempDir());
-    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3]);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4]);
     expect(db.schemaVersion).toBe(MIGRATIONS.length);
     const cols = db.sqlite.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('as_run');
     expect(cols).toEqual(['id', 'at', 'channel', 'action', 'layer', 'player_id', 'player_name', 'confidence', 'pts', 'by', 'graphic_id', 'detail']);

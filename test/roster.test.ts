@@ -328,7 +328,7 @@ describe('faces', () => {
     v2.sqlite.prepare("INSERT INTO negatives (embedding, source, source_sha256, created_at) VALUES (?, 'lfw', ?, ?)").run(Buffer.from(embedding(2).buffer), sha('n1'), now);
     v2.close();
     const r = track(openRoster(dir));
-    expect(r.db.schemaVersion).toBe(3);
+    expect(r.db.schemaVersion).toBe(MIGRATIONS.length);
     expect(r.listFaces().map((f) => f.embeddedWith)).toEqual(['']);
     expect(r.listNegatives().map((n) => n.embeddedWith)).toEqual(['']);
     expect(r.addFaces('raj', [{ ...face('r1', '', 3), embeddedWith: 'faceRecognitionNet/mtcnn/landmarks68' }])).toMatchObject({ added: 1, reembedded: 1 });
@@ -380,6 +380,67 @@ describe('faces', () => {
     expect(r.listFaces('raj')).toHaveLength(2);
     expect(r.removeFaces([ids[0]], 'op')).toEqual({ removed: 1 });
     expect(r.listFaces('raj').map((f) => f.id)).toEqual([ids[1]]);
+  });
+});
+
+describe('source photos (kept for re-embedding)', () => {
+  // `face(source)` says it came from the photo whose bytes are the string `source`.
+  const photo = (source: string) => ({ bytes: Buffer.from(source), name: `${source}.png` });
+
+  it('are kept with their faces, once per photo, and only when every row says it came from that photo', () => {
+    const r = track(openRoster(tempDir()));
+    r.upsertPlayer({ id: 'amy', name: 'Amy' });
+    r.addFaces('amy', [face('a1'), face('a1', 'flip')], 'op', photo('a1'));
+    expect(r.sourcePhoto(sha('a1'))).toEqual({ bytes: Buffer.from('a1'), name: 'a1.png' });
+    // Enrolling the same photo again keeps it (an older roster gets its photos this way), without a copy.
+    r.addFaces('amy', [face('a1')], 'op', { ...photo('a1'), name: 'renamed.png' });
+    expect(r.db.sqlite.prepare('SELECT count(*) FROM source_photos').pluck().get()).toBe(1);
+    expect(r.sourcePhoto(sha('a1'))?.name).toBe('a1.png');
+    expect(() => r.addFaces('amy', [face('a2')], 'op', photo('a3'))).toThrow(/a3.png has sha256 .*but a row says it came from/);
+    expect(r.sourcePhoto(sha('a3'))).toBeNull();
+    expect(r.listFaces('amy')).toHaveLength(2);
+  });
+
+  it('go when the last face or negative of them goes', () => {
+    const r = track(openRoster(tempDir()));
+    r.upsertPlayer({ id: 'amy', name: 'Amy' });
+    r.upsertPlayer({ id: 'raj', name: 'Raj' });
+    const { ids } = r.addFaces('amy', [face('shared'), face('a1')], 'op');
+    r.addFaces('amy', [face('shared')], 'op', photo('shared'));
+    r.addFaces('raj', [face('shared')], 'op', photo('shared'));
+    r.addNegatives([{ embedding: embedding(3), source: 'crowd', sourceSha256: sha('crowd'), note: 'crowd.jpg' }], 'op', photo('crowd'));
+    r.removeFaces([ids[0]!]);
+    expect(r.sourcePhoto(sha('shared'))).not.toBeNull(); // raj still has a face of it
+    r.removePlayer('raj');
+    expect(r.sourcePhoto(sha('shared'))).toBeNull();
+    expect(r.replaceSourceNegatives('crowd', sha('crowd'), [], 'op')).toMatchObject({ added: 0, reembedded: 1 });
+    expect(r.sourcePhoto(sha('crowd'))).toBeNull();
+  });
+
+  it('staleSources lists each photo with rows of another or an unrecorded setup; replaceSourceFaces swaps all of a photo at once', () => {
+    const r = track(openRoster(tempDir()));
+    r.upsertPlayer({ id: 'amy', name: 'Amy' });
+    const under = (setup: string, src: string, augs: string[]) => augs.map((a, i) => ({ ...face(src, a || undefined, i + 1), embeddedWith: setup }));
+    r.addFaces('amy', under('old', 'a1', ['', 'v1', 'v2']), 'op', photo('a1'));
+    r.addFaces('amy', under('new', 'a2', ['']), 'op', photo('a2'));
+    r.addFaces('amy', under('', 'a3', ['']), 'op');
+    r.addNegatives([{ embedding: embedding(5), source: 'builtin', sourceSha256: sha('b'), embeddedWith: 'old' }]);
+    expect(r.staleSources('new')).toEqual({
+      faces: [
+        { playerId: 'amy', sha256: sha('a1'), name: 'a1.png', rows: 3, stored: true },
+        { playerId: 'amy', sha256: sha('a3'), name: 'a3.png', rows: 1, stored: false },
+      ],
+      negatives: [], // the built-in ones re-embed themselves
+    });
+    // Today's settings make one view fewer: v2 must not stay behind in the old space.
+    const res = r.replaceSourceFaces('amy', sha('a1'), under('new', 'a1', ['', 'v1']), 'op');
+    expect(res).toMatchObject({ added: 2, reembedded: 3 });
+    expect(r.listFaces('amy').filter((f) => f.sourceSha256 === sha('a1')).map((f) => [f.augmentation, f.embeddedWith])).toEqual([
+      ['', 'new'],
+      ['v1', 'new'],
+    ]);
+    expect(() => r.replaceSourceFaces('amy', sha('a1'), under('new', 'a2', ['']), 'op')).toThrow(/every face must come from photo/);
+    expect(r.sourcePhoto(sha('a1'))).not.toBeNull();
   });
 });
 
@@ -439,7 +500,7 @@ describe('training and the vision setup of the stored embeddings', () => {
   it('refuses to train on embeddings of another setup, and says how to re-embed them', () => {
     const r = enrolled('faceRecognitionNet/mtcnn/similarity');
     expect(() => trainRoster(r, LANDMARKS68, { augmented: true })).toThrow(
-      /6 enrolled faces \(amy, raj\) and 0 negatives were embedded with faceRecognitionNet\/mtcnn\/similarity, but vision is now faceRecognitionNet\/mtcnn\/landmarks68: enrol the same photos again/,
+      /6 enrolled faces \(amy, raj\) and 0 negatives were embedded with faceRecognitionNet\/mtcnn\/similarity, but vision is now faceRecognitionNet\/mtcnn\/landmarks68: re-embed them with `facecast roster reembed`/,
     );
   });
 

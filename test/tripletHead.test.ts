@@ -511,7 +511,7 @@ describe('the roster service and the API flag', () => {
       const recognizer = new Recognizer(model, roster);
       // The model remembers the vision setup its embeddings came from and says when the run differs.
       expect(recognizer.visionMismatch({ detector: 'mtcnn', alignment: 'similarity' })).toBeNull();
-      expect(recognizer.visionMismatch({ detector: 'mtcnn', alignment: 'landmarks68' })).toMatch(/similarity alignment.*landmarks68.*enrol the players' photos and the negatives again/);
+      expect(recognizer.visionMismatch({ detector: 'mtcnn', alignment: 'landmarks68' })).toMatch(/similarity alignment.*landmarks68.*re-embed the roster \(facecast roster reembed.*enrol the players' photos and the negatives again\) and retrain/);
       const direct = loadClassifier(model.classifier);
       for (const s of w.enrol(3, 1, 'probe')) expect(recognizer.predict(pad(s.embedding))).toEqual(direct.predict(pad(s.embedding)));
       // Without adapt nothing changes: no adapter in the model.

@@ -7,7 +7,7 @@ import { ModelFileError } from '../vision/weights.ts';
 import { DETECTORS } from '../vision/detectors/index.ts';
 import { ALIGNER_NAMES, type AlignerName } from '../vision/align.ts';
 import { runRecognize } from './recognize.ts';
-import { runEnroll, runRosterAdd, runRosterImport, runRosterList, runRosterRemove, runRosterShow } from './rosterCommands.ts';
+import { runEnroll, runRosterAdd, runRosterImport, runRosterList, runRosterReembed, runRosterRemove, runRosterShow } from './rosterCommands.ts';
 import { runNegativesImport, runTrain } from './train.ts';
 import { runIdentify, runVerify } from './verify.ts';
 import { runServe } from './serve.ts';
@@ -84,7 +84,7 @@ program
     });
   });
 
-const roster = program.command('roster').description('players of the roster: add, import, list, show, remove');
+const roster = program.command('roster').description('players of the roster: add, import, list, show, remove, reembed');
 
 roster
   .command('add')
@@ -148,6 +148,16 @@ roster
   .action(async (id: string, _o: unknown, cmd: Command) => {
     const { config } = setup(cmd);
     process.exitCode = await runRosterRemove(id, config);
+  });
+
+roster
+  .command('reembed')
+  .description('embed again, from the photos stored in the roster, every face and negative made with another vision setup (after changing vision.detector or vision.alignment)')
+  .option('--drop-stale', 'delete the embeddings that cannot be re-embedded (photo not stored, or no single face found now), so the roster can train')
+  .option('--json', 'print the per-photo reports as JSON')
+  .action(async (o: { json?: boolean; dropStale?: boolean }, cmd: Command) => {
+    const { config, log } = setup(cmd);
+    process.exitCode = await runRosterReembed(o, config, log);
   });
 
 program

@@ -1,10 +1,13 @@
-// `facecast roster add|import|list|show|remove` and `facecast enroll`.
+// `facecast roster add|import|list|show|remove|reembed` and `facecast enroll`.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../shared/log.ts';
 import { enrolPhotos, readPhotos, type EnrolReport } from '../roster/enroll.ts';
+import { reembedPlan, reembedRoster } from '../roster/reembed.ts';
 import { readRosterFile } from '../roster/rosterFile.ts';
+import { needsBuiltinNegatives } from '../recognition/service.ts';
+import { embeddingSetupKey } from '../vision/setup.ts';
 import type { Roster } from '../roster/roster.ts';
 import type { PlayerInput } from '../roster/schema.ts';
 import { VisionEngine } from '../vision/engine.ts';
@@ -139,4 +142,49 @@ export async function runRosterRemove(id: string, config: Config): Promise<numbe
     process.stdout.write(`removed ${id} and ${removedFaces} embeddings; run \`facecast train\` to update the model\n`);
     return 0;
   });
+}
+
+/**
+ * Re-embeds every stored face and negative that another vision setup made, from the photos kept
+ * in the roster; exit 1 when some could not be (each is listed with what to do).
+ */
+export async function runRosterReembed(opts: { json?: boolean; dropStale?: boolean }, config: Config, log: Logger): Promise<number> {
+  const engine = await VisionEngine.create(config.vision, log);
+  try {
+    return await withRoster(config, async (roster) => {
+      const setup = embeddingSetupKey(engine.setup);
+      const plan = reembedPlan(roster, engine);
+      if (plan.faces.length + plan.negatives.length === 0 && !needsBuiltinNegatives(roster, engine.setup)) {
+        if (opts.json) printJson({ setup, reports: [], builtinNegatives: 0 });
+        else process.stdout.write(`every stored face and negative was embedded with ${setup}; nothing to re-embed\n`);
+        return 0;
+      }
+      const progress = new Progress('reembed', plan.faces.length + plan.negatives.length + 1);
+      const result = await reembedRoster(
+        engine,
+        roster,
+        { augment: config.enrolment.augment, views: config.enrolment.views, actor: 'cli', dropStale: opts.dropStale ?? false },
+        (done, _total, note) => progress.update(done, note),
+      );
+      progress.finish();
+      const left = result.reports.filter((r) => r.status !== 'reembedded' && r.status !== 'dropped');
+      if (opts.json) printJson(result);
+      else {
+        const done = (kind: 'face' | 'negative') => result.reports.filter((r) => r.kind === kind && r.status === 'reembedded');
+        const rows = (rs: { newRows: number }[]) => rs.reduce((n, r) => n + r.newRows, 0);
+        process.stdout.write(
+          `re-embedded with ${setup}: ${done('face').length} photo(s) (${rows(done('face'))} embeddings), ` +
+            `${done('negative').length} negative image(s) (${rows(done('negative'))} faces), ${result.builtinNegatives} built-in negative(s)\n`,
+        );
+        const dropped = result.reports.filter((r) => r.status === 'dropped');
+        for (const r of dropped) process.stdout.write(`  dropped: ${r.message}\n`);
+        if (left.length) process.stdout.write(`${left.length} photo(s) left as they were; training refuses to mix setups until they are dealt with:\n`);
+        for (const r of left) process.stdout.write(`  ${r.status}: ${r.message}\n`);
+        if (!left.length) process.stdout.write('run `facecast train` to retrain on the new embeddings\n');
+      }
+      return left.length ? 1 : 0;
+    });
+  } finally {
+    await engine.dispose();
+  }
 }

@@ -130,10 +130,14 @@ export async function runNegativesImport(dir: string, opts: { source: 'lfw' | 'c
   const roster = openDataRoster(config);
   try {
     const progress = new Progress('negatives', files.length);
-    const added = await addNegativePhotos(engine, roster, files, opts.source, 'cli', (done) => progress.update(done));
+    const { added, failed } = await addNegativePhotos(engine, roster, files, opts.source, 'cli', (done) => progress.update(done));
     progress.finish();
-    process.stdout.write(`${added} negative face(s) added from ${files.length} image(s); run \`facecast train\` to use them\n`);
-    return 0;
+    process.stdout.write(`${added} negative face(s) added from ${files.length - failed.length} image(s); run \`facecast train\` to use them\n`);
+    if (failed.length) {
+      process.stdout.write(`${failed.length} image(s) could not be read and were left out (the others are imported):\n`);
+      for (const f of failed) process.stdout.write(`  ${f.message}\n`);
+    }
+    return failed.length ? 1 : 0;
   } finally {
     roster.close();
     await engine.dispose();

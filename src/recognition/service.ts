@@ -3,9 +3,10 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Roster, SetupCounts } from '../roster/roster.ts';
+import type { NegativeInput, NegativeSource } from '../roster/schema.ts';
 import type { VisionEngine } from '../vision/engine.ts';
 import { packageDir } from '../vision/weights.ts';
-import { decodeImage } from '../vision/image.ts';
+import { decodeImage, ImageInputError } from '../vision/image.ts';
 import { embeddingSetupKey, type EmbeddingSetup } from '../vision/setup.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -31,33 +32,57 @@ export function builtinNegativePhotos(): string[] {
     .map((f) => join(dir, f));
 }
 
+export interface NegativeImport {
+  /** Rows newly written. */
+  added: number;
+  /** Images that could not be used, each with a line saying why; the others were still imported. */
+  failed: { file: string; message: string }[];
+}
+
+/** Every face of one photo (original only), as negative rows of `source`; throws ImageInputError for a bad image. */
+export async function negativeRows(engine: VisionEngine, photo: { name: string; bytes: Uint8Array }, source: NegativeSource): Promise<NegativeInput[]> {
+  const sha = createHash('sha256').update(photo.bytes).digest('hex');
+  const image = await decodeImage(photo.bytes, { source: photo.name, maxPixels: engine.config.maxImagePixels });
+  const faces = await engine.analyse(image, { padRetry: source === 'lfw' });
+  const embeddedWith = embeddingSetupKey(engine.setup);
+  return faces.flatMap((f, faceIndex) =>
+    f.embedding ? [{ embedding: Float32Array.from(f.embedding), source, sourceSha256: sha, faceIndex, augmentation: '', note: photo.name, embeddedWith }] : [],
+  );
+}
+
 /**
- * Embeds every face of the given photos (original + horizontal flip) as negatives of `source`.
- * Already-stored faces are skipped by the roster's uniqueness rule. Returns rows added.
+ * Embeds every face of the given photos as negatives of `source`. Already-stored faces are skipped
+ * by the roster's uniqueness rule; the photos are kept in the roster (except the built-in ones,
+ * which ship with the package) so a change of vision setup can re-embed them. An image that cannot
+ * be read is reported in `failed` and the rest are still imported.
  */
 export async function addNegativePhotos(
   engine: VisionEngine,
   roster: Roster,
   files: string[],
-  source: 'builtin' | 'lfw' | 'crowd' | 'operator',
+  source: NegativeSource,
   actor: string,
   onProgress?: ProgressFn,
-): Promise<number> {
-  let added = 0;
-  const embeddedWith = embeddingSetupKey(engine.setup);
+): Promise<NegativeImport> {
+  const result: NegativeImport = { added: 0, failed: [] };
   for (const [i, file] of files.entries()) {
     onProgress?.(i, files.length, file);
-    const bytes = await readFile(file);
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    const image = await decodeImage(bytes, { source: file, maxPixels: engine.config.maxImagePixels });
-    const faces = await engine.analyse(image, { padRetry: source === 'lfw' });
-    const rows = faces.flatMap((f, faceIndex) =>
-      f.embedding ? [{ embedding: Float32Array.from(f.embedding), source, sourceSha256: sha, faceIndex, augmentation: '', note: file, embeddedWith }] : [],
-    );
-    if (rows.length) added += roster.addNegatives(rows, actor).added;
+    let bytes: Uint8Array;
+    let rows: NegativeInput[];
+    try {
+      bytes = await readFile(file);
+      rows = await negativeRows(engine, { name: file, bytes }, source);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!(err instanceof ImageInputError) && !code) throw err;
+      const why = code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`;
+      result.failed.push({ file, message: err instanceof ImageInputError ? err.message : `${file}: ${why}` });
+      continue;
+    }
+    if (rows.length) result.added += roster.addNegatives(rows, actor, source === 'builtin' ? undefined : { bytes, name: file }).added;
   }
   onProgress?.(files.length, files.length, 'done');
-  return added;
+  return result;
 }
 
 /** Whether the built-in negatives are missing, or stored from another vision setup than `setup`. */
@@ -67,10 +92,23 @@ export function needsBuiltinNegatives(roster: Roster, setup: EmbeddingSetup): bo
   return builtin.length === 0 || builtin.some((g) => g.embeddedWith !== current);
 }
 
-/** Makes sure the built-in negatives (faces of the face-api demo photos) are in the roster, embedded with the engine's setup. */
+/**
+ * Makes sure the built-in negatives (faces of the face-api demo photos) are in the roster, embedded
+ * with the engine's setup. Each photo's rows are replaced as a whole: another detector may find
+ * a different number of faces, and no row of the old setup may stay behind. Returns rows written.
+ */
 export async function ensureBuiltinNegatives(engine: VisionEngine, roster: Roster, onProgress?: ProgressFn): Promise<number> {
   if (!needsBuiltinNegatives(roster, engine.setup)) return 0;
-  return addNegativePhotos(engine, roster, builtinNegativePhotos(), 'builtin', 'facecast', onProgress);
+  const files = builtinNegativePhotos();
+  let added = 0;
+  for (const [i, file] of files.entries()) {
+    onProgress?.(i, files.length, file);
+    const bytes = await readFile(file);
+    const rows = await negativeRows(engine, { name: file, bytes }, 'builtin');
+    added += roster.replaceSourceNegatives('builtin', createHash('sha256').update(bytes).digest('hex'), rows, 'facecast').added;
+  }
+  onProgress?.(files.length, files.length, 'done');
+  return added;
 }
 
 export interface TrainRosterOptions {
@@ -155,8 +193,9 @@ export function setupConflict(counts: SetupCounts, vision: EmbeddingSetup, withB
   const players = [...new Set(oddFaces.map((g) => g.playerId))].join(', ');
   return (
     `${total(oddFaces)} enrolled faces${players ? ` (${players})` : ''} and ${total(oddNegatives)} negatives were embedded with ${setups}, ` +
-    `but vision is now ${current}: enrol the same photos again to re-embed them (facecast roster import <dir>, facecast enroll <player> <photo...>, ` +
-    `facecast negatives import <dir>, or POST /api/players/:id/photos), or set vision.detector/vision.alignment back`
+    `but vision is now ${current}: re-embed them with \`facecast roster reembed\` (from the photos the roster keeps; photos enrolled before it kept them ` +
+    `must be enrolled again: facecast roster import <dir>, facecast enroll <player> <photo...>, facecast negatives import <dir>, or POST /api/players/:id/photos), ` +
+    `or set vision.detector/vision.alignment back`
   );
 }
 
@@ -194,8 +233,8 @@ export class Recognizer {
     if (trained.detector === vision.detector && trained.alignment === vision.alignment) return null;
     return (
       `the model was trained on ${trained.detector} faces with ${trained.alignment} alignment, but vision is set to ` +
-      `${vision.detector} with ${vision.alignment}: set vision.detector/vision.alignment back, or enrol the players' photos and the negatives again ` +
-      `(that re-embeds them with the current setup) and retrain`
+      `${vision.detector} with ${vision.alignment}: set vision.detector/vision.alignment back, or re-embed the roster (facecast roster reembed; ` +
+      `for photos enrolled before the roster kept them, enrol the players' photos and the negatives again) and retrain`
     );
   }
 

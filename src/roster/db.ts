@@ -132,11 +132,25 @@ ALTER TABLE faces ADD COLUMN embedded_with TEXT NOT NULL DEFAULT '';
 ALTER TABLE negatives ADD COLUMN embedded_with TEXT NOT NULL DEFAULT '';
 `;
 
+// The photos that faces and negatives were embedded from, by content hash, so a roster can be
+// re-embedded after a change of detector or alignment without the original files
+// (src/roster/reembed.ts). Shared by every row of the same photo; a photo no row refers to any
+// more is deleted with the last of them.
+const MIGRATION_4_SQL = `
+CREATE TABLE source_photos (
+  sha256      TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+  bytes       BLOB NOT NULL CHECK (length(bytes) > 0),
+  name        TEXT NOT NULL,
+  created_at  TEXT NOT NULL
+) STRICT;
+`;
+
 /** The schema history, oldest first. To change the schema, append { version: N + 1, … }. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'players, faces, negatives, audit', up: MIGRATION_1_SQL },
   { version: 2, name: 'as_run', up: MIGRATION_2_SQL },
   { version: 3, name: 'embedded_with on faces and negatives', up: MIGRATION_3_SQL },
+  { version: 4, name: 'source_photos', up: MIGRATION_4_SQL },
 ];
 
 export interface OpenOptions {

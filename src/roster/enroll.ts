@@ -163,6 +163,18 @@ export async function embedPhoto(engine: VisionEngine, photo: PhotoInput, opts: 
   };
 }
 
+/** The roster rows of one embedded photo: the original crop and each view. */
+export function faceRows(photo: PhotoEmbeddings, file: string, embeddedWith: string): FaceInput[] {
+  return photo.views.map((v) => ({
+    sourceSha256: photo.sha256,
+    embedding: v.embedding,
+    quality: v.quality,
+    augmentation: v.augmentation,
+    sourceFile: file,
+    embeddedWith,
+  }));
+}
+
 /** A small JPEG of the face (with some margin) for the roster and dashboard. */
 export async function faceThumbnail(image: RgbImage, face: DetectedFace, side = 160): Promise<Buffer> {
   const [x, y, w, h] = face.box;
@@ -203,15 +215,10 @@ export async function enrolPhotos(
       report = { file, status: outcome.status, added: 0, message: outcome.message };
     } else {
       const { photo } = outcome;
-      const rows: FaceInput[] = photo.views.map((v) => ({
-        sourceSha256: photo.sha256,
-        embedding: v.embedding,
-        quality: v.quality,
-        augmentation: v.augmentation,
-        sourceFile: file,
-        embeddedWith,
-      }));
-      const res = roster.addFaces(playerId, rows, opts.actor);
+      const rows = faceRows(photo, file, embeddedWith);
+      // The photo is kept with its faces (also when they were already there), so a later change of
+      // detector or alignment can re-embed it without the original file (src/roster/reembed.ts).
+      const res = roster.addFaces(playerId, rows, opts.actor, { bytes: photoInput.bytes, name: file });
       if (!hasPhoto) {
         roster.updatePlayer(playerId, { photo: await faceThumbnail(photo.image, photo.face) }, opts.actor);
         hasPhoto = true;

@@ -19,6 +19,7 @@ import {
   statsSchema,
   type FaceInput,
   type NegativeInput,
+  type NegativeSource,
   type ParsedPlayerPatch,
   type PhotoMime,
   type PlayerInput,
@@ -87,6 +88,22 @@ export interface NegativeRecord {
 export interface SetupCounts {
   faces: { playerId: string; embeddedWith: string; n: number }[];
   negatives: { source: string; embeddedWith: string; n: number }[];
+}
+
+/** The bytes of a photo that faces or negatives were embedded from, kept for re-embedding. */
+export interface SourcePhoto {
+  bytes: Uint8Array;
+  /** File or upload name, for messages. */
+  name: string;
+}
+
+/**
+ * Stored rows that another (or an unrecorded) vision setup made, one entry per photo: what
+ * `facecast roster reembed` works through. `stored` says whether the photo itself is in the roster.
+ */
+export interface StaleSources {
+  faces: { playerId: string; sha256: string; name: string; rows: number; stored: boolean }[];
+  negatives: { source: NegativeSource; sha256: string; name: string; rows: number; stored: boolean }[];
 }
 
 export interface AuditEntry {
@@ -225,6 +242,14 @@ function toPlayer(r: PlayerRow): Player {
 }
 
 /** A new row of a recorded setup replaces a stored one of another or an unrecorded setup; nothing else is rewritten. */
+/** The photo's sha256, after checking that every row says it came from that photo. */
+function sourcePhotoSha(photo: SourcePhoto, rows: readonly { sourceSha256: string }[]): string {
+  const sha = createHash('sha256').update(photo.bytes).digest('hex');
+  const other = rows.find((r) => r.sourceSha256 !== sha);
+  if (other) throw new RosterError('INVALID', `photo ${photo.name} has sha256 ${sha}, but a row says it came from ${other.sourceSha256}`);
+  return sha;
+}
+
 function replaces(incoming: string, stored: string): boolean {
   return incoming !== '' && incoming !== stored;
 }
@@ -426,6 +451,7 @@ export class Roster {
       if (player === null) throw noPlayer(id);
       const removedFaces = this.faceCount(id);
       this.sql.prepare('DELETE FROM players WHERE id = ?').run(id);
+      this.pruneSourcePhotos();
       const { stats, name, number, team } = player;
       this.audit(who, 'player.remove', id, { name, number, team, stats, removedFaces });
       return { removedFaces };
@@ -480,12 +506,14 @@ export class Roster {
    * unrecorded one) than the new row: then the new embedding replaces it under a new id, so
    * enrolling the same photos again is how a roster follows a change of detector or alignment.
    */
-  addFaces(playerId: string, faces: readonly FaceInput[], actor: string = DEFAULT_ACTOR): AddResult {
+  addFaces(playerId: string, faces: readonly FaceInput[], actor: string = DEFAULT_ACTOR, photo?: SourcePhoto): AddResult {
     const who = parse(actorSchema, actor, 'actor');
     parse(playerIdSchema, playerId, 'player id');
     const rows = faces.map((f, i) => parse(faceInputSchema, f, `face #${i} for player '${playerId}'`));
+    const photoSha = photo ? sourcePhotoSha(photo, rows) : null;
     return this.db.write(() => {
       if (!this.exists(playerId)) throw noPlayer(playerId);
+      if (photo && photoSha) this.keepSourcePhoto(photoSha, photo);
       const now = this.db.now();
       const existing = this.sql.prepare('SELECT id, embedded_with FROM faces WHERE player_id = ? AND source_sha256 = ? AND augmentation = ?');
       const remove = this.sql.prepare('DELETE FROM faces WHERE id = ?');
@@ -538,6 +566,7 @@ export class Roster {
         for (const id of ids) del.run(id);
         this.audit(who, 'faces.remove', playerId, { faceIds: ids });
       }
+      this.pruneSourcePhotos();
       return { removed: [...byPlayer.values()].reduce((n, ids) => n + ids.length, 0) };
     });
   }
@@ -556,10 +585,12 @@ export class Roster {
    * Adds faces known to be nobody on the roster; all or nothing, duplicates skipped, and rows of
    * another (or an unrecorded) vision setup replaced, as in addFaces.
    */
-  addNegatives(negatives: readonly NegativeInput[], actor: string = DEFAULT_ACTOR): AddResult {
+  addNegatives(negatives: readonly NegativeInput[], actor: string = DEFAULT_ACTOR, photo?: SourcePhoto): AddResult {
     const who = parse(actorSchema, actor, 'actor');
     const rows = negatives.map((n, i) => parse(negativeInputSchema, n, `negative #${i}`));
+    const photoSha = photo ? sourcePhotoSha(photo, rows) : null;
     return this.db.write(() => {
+      if (photo && photoSha) this.keepSourcePhoto(photoSha, photo);
       const now = this.db.now();
       const existing = this.sql.prepare('SELECT id, embedded_with FROM negatives WHERE source_sha256 = ? AND face_index = ? AND augmentation = ?');
       const remove = this.sql.prepare('DELETE FROM negatives WHERE id = ?');
@@ -593,6 +624,79 @@ export class Roster {
         ? this.sql.prepare('SELECT * FROM negatives ORDER BY id').all()
         : this.sql.prepare('SELECT * FROM negatives WHERE source = ? ORDER BY id').all(source);
     return (rows as NegativeRow[]).map(toNegative);
+  }
+
+  // ---- source photos and re-embedding -----------------------------------------------------
+
+  /** The stored photo with this content hash, or null (enrolled before photos were kept, or a live track). */
+  sourcePhoto(sha256: string): SourcePhoto | null {
+    const row = this.sql.prepare('SELECT bytes, name FROM source_photos WHERE sha256 = ?').get(sha256) as { bytes: Buffer; name: string } | undefined;
+    return row ? { bytes: row.bytes, name: row.name } : null;
+  }
+
+  /**
+   * Per photo, the faces and negatives not made with the vision setup `current` (rows of an
+   * unrecorded setup included); the built-in negatives are left out (they re-embed themselves).
+   */
+  staleSources(current: string): StaleSources {
+    const faces = this.sql
+      .prepare(
+        `SELECT f.player_id AS playerId, f.source_sha256 AS sha256, coalesce(max(f.source_file), p.name, f.source_sha256) AS name,
+                count(*) AS rows, p.sha256 IS NOT NULL AS stored
+         FROM faces f LEFT JOIN source_photos p ON p.sha256 = f.source_sha256
+         WHERE f.embedded_with <> ? GROUP BY f.player_id, f.source_sha256 ORDER BY f.player_id, min(f.id)`,
+      )
+      .all(current) as (Omit<StaleSources['faces'][number], 'stored'> & { stored: number })[];
+    const negatives = this.sql
+      .prepare(
+        `SELECT n.source, n.source_sha256 AS sha256, coalesce(max(n.note), p.name, n.source_sha256) AS name,
+                count(*) AS rows, p.sha256 IS NOT NULL AS stored
+         FROM negatives n LEFT JOIN source_photos p ON p.sha256 = n.source_sha256
+         WHERE n.embedded_with <> ? AND n.source <> 'builtin' GROUP BY n.source, n.source_sha256 ORDER BY min(n.id)`,
+      )
+      .all(current) as (Omit<StaleSources['negatives'][number], 'stored'> & { stored: number })[];
+    return { faces: faces.map((f) => ({ ...f, stored: f.stored === 1 })), negatives: negatives.map((n) => ({ ...n, stored: n.stored === 1 })) };
+  }
+
+  /**
+   * Replaces every face of one player's photo (the original and all its views, whatever setup
+   * made them) with `faces`, in one transaction: a re-embedding never leaves a photo half in one
+   * space and half in another, and views the current settings no longer make do not linger.
+   */
+  replaceSourceFaces(playerId: string, sha256: string, faces: readonly FaceInput[], actor: string = DEFAULT_ACTOR): AddResult {
+    const who = parse(actorSchema, actor, 'actor');
+    if (faces.some((f) => f.sourceSha256 !== sha256)) throw new RosterError('INVALID', `every face must come from photo ${sha256}`);
+    return this.db.write(() => {
+      const removed = this.sql.prepare('DELETE FROM faces WHERE player_id = ? AND source_sha256 = ?').run(playerId, sha256).changes;
+      const result = this.addFaces(playerId, faces, who);
+      this.audit(who, 'faces.reembed', playerId, { source: sha256, removed, added: result.added });
+      this.pruneSourcePhotos();
+      return { ...result, reembedded: removed };
+    });
+  }
+
+  /** As replaceSourceFaces, for the negatives of one photo and source. */
+  replaceSourceNegatives(source: string, sha256: string, negatives: readonly NegativeInput[], actor: string = DEFAULT_ACTOR): AddResult {
+    const who = parse(actorSchema, actor, 'actor');
+    if (negatives.some((n) => n.sourceSha256 !== sha256 || n.source !== source)) throw new RosterError('INVALID', `every negative must come from photo ${sha256} of source '${source}'`);
+    return this.db.write(() => {
+      const removed = this.sql.prepare('DELETE FROM negatives WHERE source = ? AND source_sha256 = ?').run(source, sha256).changes;
+      const result = negatives.length ? this.addNegatives(negatives, who) : { added: 0, skipped: 0, reembedded: 0, ids: [] };
+      this.audit(who, 'negatives.reembed', null, { source, photo: sha256, removed, added: result.added });
+      this.pruneSourcePhotos();
+      return { ...result, reembedded: removed };
+    });
+  }
+
+  private keepSourcePhoto(sha256: string, photo: SourcePhoto): void {
+    this.sql.prepare('INSERT OR IGNORE INTO source_photos (sha256, bytes, name, created_at) VALUES (?, ?, ?, ?)').run(sha256, Buffer.from(photo.bytes), photo.name, this.db.now());
+  }
+
+  /** Deletes the photos no face or negative refers to any more. */
+  private pruneSourcePhotos(): void {
+    this.sql.exec(
+      `DELETE FROM source_photos WHERE sha256 NOT IN (SELECT source_sha256 FROM faces) AND sha256 NOT IN (SELECT source_sha256 FROM negatives)`,
+    );
   }
 
   // ---- summaries --------------------------------------------------------------------------
