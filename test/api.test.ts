@@ -2,11 +2,13 @@
 // fetch. Covers auth, the JSON error contract, upload limits (each refused request must leave the
 // roster byte-for-byte as it was), and — with the shared fixtures — enrol → train → recognise.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import sharp from 'sharp';
+import { z } from 'zod';
 import { loadConfig } from '../src/config/load.ts';
 import { silentLogger } from '../src/shared/log.ts';
 import { startServer, type RunningServer } from '../src/server/app.ts';
@@ -18,6 +20,7 @@ import {
   healthResponseSchema,
   modelInfoSchema,
   recognizeResponseSchema,
+  reembedReportSchema,
   verifyResponseSchema,
 } from '../src/server/apiSchemas.ts';
 import { HAVE_FIXTURES, SKIP_MESSAGE, galleryFile, groupDir, tempDir, writeBadInputs } from './helpers/fixtures.ts';
@@ -410,6 +413,34 @@ describe.skipIf(!HAVE_FIXTURES)('enrol, train and recognise real faces', () => {
     expect(server.ctx.roster.counts().faces).toBe(before.counts.faces);
     expect(server.ctx.roster.rosterHash()).not.toBe(before.hash);
     expect((await api('/api/train', { method: 'POST' })).status).toBe(200);
+  });
+
+  it('POST /api/roster/reembed embeds the stored photos again and retrains; what it cannot re-embed is a 409 until dropStale', async () => {
+    const roster = server.ctx.roster;
+    const OLD = 'faceRecognitionNet/ssd/box';
+    roster.db.sqlite.prepare('UPDATE faces SET embedded_with = ? WHERE player_id = ?').run(OLD, 'raj');
+    // A face learnt from a live track under the old setup: there is no photo to embed again.
+    const [trackFace] = roster.listFaces('raj');
+    const trackSha = createHash('sha256').update('track:api-test').digest('hex');
+    roster.addFaces('raj', [{ sourceSha256: trackSha, embedding: trackFace!.embedding, quality: 0.5, augmentation: '', sourceFile: 'track 3 on channel 1', embeddedWith: OLD }]);
+    const rajPhotos = roster.staleSources('faceRecognitionNet/mtcnn/landmarks68').faces.filter((f) => f.stored).length;
+    expect(rajPhotos).toBe(5);
+
+    const refused = await api('/api/roster/reembed', { method: 'POST' });
+    expect(refused.status).toBe(409);
+    const error = await errorOf(refused);
+    expect(error).toMatchObject({ code: 'EMBEDDING_SETUP', message: expect.stringMatching(/^1 photo\(s\) could not be re-embedded .*track 3 on channel 1 \(raj\).*dropStale/) });
+    // The photos it could re-embed stay re-embedded; only the track's face is of the old setup.
+    expect(roster.setupCounts().faces.filter((g) => g.embeddedWith === OLD)).toEqual([{ playerId: 'raj', embeddedWith: OLD, n: 1 }]);
+    expect((await (await api('/api/training')).json()).training).toMatchObject({ state: 'failed', reason: 'reembed' });
+
+    expect((await api('/api/roster/reembed', json({ dropStale: 'yes' }))).status).toBe(400);
+    const ok = await api('/api/roster/reembed', json({ dropStale: true }));
+    expect(ok.status).toBe(200);
+    const body = (await ok.json()) as { reembed: { reports: unknown[] }; model: unknown };
+    expect(z.array(reembedReportSchema).parse(body.reembed.reports).map((r) => [r.owner, r.status])).toEqual([['raj', 'dropped']]);
+    expect(modelInfoSchema.parse(body.model)).toMatchObject({ stale: false, vision: { detector: 'mtcnn', alignment: 'landmarks68' } });
+    expect(roster.setupCounts().faces.every((g) => g.embeddedWith === 'faceRecognitionNet/mtcnn/landmarks68')).toBe(true);
   });
 });
 

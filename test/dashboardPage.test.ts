@@ -391,6 +391,43 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard on the demo', () => {
     expect(await page.textContent('#training .model-status')).toMatch(/21 players/);
   });
 
+  it('offers to re-embed a roster embedded with another vision setup, then to drop what it cannot, and retrains', async () => {
+    const current = 'faceRecognitionNet/mtcnn/landmarks68';
+    const r = running.ctx.roster;
+    // As if test-keeper's photo and the relabelled tracks' faces had been embedded while vision.detector was ssd.
+    r.db.sqlite.prepare("UPDATE faces SET embedded_with = 'faceRecognitionNet/ssd/box' WHERE player_id = 'test-keeper' OR source_file LIKE 'track %'").run();
+    const stale = r.staleSources(current).faces;
+    expect(stale.filter((f) => f.stored).map((f) => f.playerId)).toEqual(['test-keeper']);
+    expect(stale.filter((f) => !f.stored).length).toBeGreaterThan(0); // faces learnt from tracks: no photo
+    await page.evaluate(() => document.querySelectorAll('#messages .msg').forEach((m) => m.remove()));
+    await page.click('#training [data-action="retrain"]');
+    await page.waitForSelector('#messages .msg-error[data-code="EMBEDDING_SETUP"]', { timeout: 30_000 });
+    expect(await page.textContent('#messages .msg-error[data-code="EMBEDDING_SETUP"]')).toMatch(/test-keeper.*Re-embed roster/);
+    const button = '#training [data-action="reembed"]';
+    await page.waitForSelector(`${button}:not([hidden])`, { timeout: 5000 });
+    expect(await page.textContent(button)).toBe('Re-embed roster');
+    await page.evaluate(() => document.querySelectorAll('#messages .msg').forEach((m) => m.remove()));
+    await page.click(button);
+    // The stored photo is re-embedded; the tracks' faces cannot be, so the button offers to drop them.
+    await page.waitForSelector(`${button}[data-drop="true"]:not([hidden])`, { timeout: 120_000 });
+    expect(await page.textContent('#messages .msg-error[data-code="EMBEDDING_SETUP"]')).toMatch(/could not be re-embedded.*track \d+ on channel 1/);
+    expect(r.staleSources(current).faces.every((f) => !f.stored)).toBe(true);
+    await page.evaluate(() => ((window as unknown as { facecastDashboard: DashboardHook }).facecastDashboard.trainingLog.length = 0));
+    await page.click(button);
+    await page.waitForFunction(
+      () => {
+        const log = (window as unknown as { facecastDashboard: DashboardHook }).facecastDashboard.trainingLog;
+        return log.includes('running') && log.at(-1) === 'done';
+      },
+      null,
+      { timeout: 180_000, polling: 250 },
+    );
+    await page.waitForSelector(`${button}[hidden]`, { state: 'attached', timeout: 10_000 });
+    expect(await page.isVisible(button)).toBe(false);
+    await page.waitForSelector('#training .model-status[data-stale="false"]', { timeout: 10_000 });
+    expect(r.staleSources(current)).toEqual({ faces: [], negatives: [] });
+  });
+
   it('shows the source, health and as-run, and every server error', async () => {
     await page.click('[data-tab="sources"]');
     expect(await page.getAttribute('#sources .source-now .source-state', 'data-state')).toBe('playing');

@@ -20,8 +20,9 @@ import { FACE_RECOGNITION_EMBEDDER } from '../vision/embedders/faceRecognitionNe
 /**
  * Bump when the way the demo is built changes, so existing demo folders are rebuilt.
  * 2: stored embeddings record their vision setup (roster schema 3); older demo rows do not.
+ * 3: the roster keeps the enrolled photos (schema 4), so the demo can be re-embedded from them.
  */
-const DEMO_ROSTER_VERSION = 2;
+const DEMO_ROSTER_VERSION = 3;
 export const DEMO_MARKER_FILE = 'demo-roster.json';
 
 /**

@@ -193,7 +193,8 @@ export function setupConflict(counts: SetupCounts, vision: EmbeddingSetup, withB
   const players = [...new Set(oddFaces.map((g) => g.playerId))].join(', ');
   return (
     `${total(oddFaces)} enrolled faces${players ? ` (${players})` : ''} and ${total(oddNegatives)} negatives were embedded with ${setups}, ` +
-    `but vision is now ${current}: re-embed them with \`facecast roster reembed\` (from the photos the roster keeps; photos enrolled before it kept them ` +
+    `but vision is now ${current}: re-embed them with \`facecast roster reembed\` or POST /api/roster/reembed (the dashboard's "Re-embed roster"; ` +
+    `from the photos the roster keeps; photos enrolled before it kept them ` +
     `must be enrolled again: facecast roster import <dir>, facecast enroll <player> <photo...>, facecast negatives import <dir>, or POST /api/players/:id/photos), ` +
     `or set vision.detector/vision.alignment back`
   );

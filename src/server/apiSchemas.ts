@@ -107,6 +107,24 @@ export const trainRequestSchema = z.strictObject({
   adapt: z.boolean().optional().describe('also train a triplet head on the embeddings, used only when it beats them on cross-validated identification (default false)'),
 });
 
+/** POST /api/roster/reembed. */
+export const reembedRequestSchema = z.strictObject({
+  dropStale: z
+    .boolean()
+    .optional()
+    .describe('delete the embeddings that cannot be re-embedded (photo not stored, or no single face found now) instead of refusing (default false)'),
+});
+
+export const reembedReportSchema = z.object({
+  kind: z.enum(['face', 'negative']),
+  owner: z.string().describe('player id (faces) or negatives source'),
+  name: z.string().describe('file or upload name of the photo'),
+  status: z.enum(['reembedded', 'dropped', 'not-stored', 'no-face', 'several-faces', 'unreadable']),
+  oldRows: z.number().int(),
+  newRows: z.number().int(),
+  message: z.string(),
+});
+
 /** The stored model without its weights and enrolled embeddings. */
 export const modelInfoSchema = z.object({
   trainedAt: z.string(),

@@ -44,6 +44,7 @@ import type { HealthResponse } from './apiSchemas.ts';
 import { playersRouter } from './routes/players.ts';
 import { recognitionRouter } from './routes/recognize.ts';
 import { trainRouter } from './routes/train.ts';
+import { reembedRouter } from './routes/reembed.ts';
 
 /** JSON bodies are player fields and stats: small. Images never travel as JSON. */
 const JSON_LIMIT_BYTES = 256 * 1024;
@@ -105,8 +106,9 @@ export function createServer(ctx: AppContext, opts: ServerParts): Express {
   api.use('/players', playersRouter(ctx));
   api.use(recognitionRouter(ctx));
   api.use(trainRouter(ctx));
+  api.use(reembedRouter(ctx));
   if (opts.channels) api.use(channelsRouter(opts.channels, { outputKey: opts.outputKey }));
-  api.use(notFound('the API is under /api: recognize, verify, players, train, model, channels, as-run, timing'));
+  api.use(notFound('the API is under /api: recognize, verify, players, roster/reembed, train, model, channels, as-run, timing'));
   app.use('/api', api);
 
   app.use(notFound('see /healthz, /api and /graphics?key=…'));
