@@ -103,6 +103,17 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard on the demo', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  /** Waits until the dashboard has seen a training run and the last state it got is 'done'. */
+  const trainingDone = () =>
+    page.waitForFunction(
+      () => {
+        const log = (window as unknown as { facecastDashboard: DashboardHook }).facecastDashboard.trainingLog;
+        return log.includes('running') && log.at(-1) === 'done';
+      },
+      null,
+      { timeout: 180_000, polling: 250 },
+    );
+
   async function submitLogin(p: Page, password: string): Promise<{ status: string; error: string }> {
     await p.evaluate(() => {
       delete document.getElementById('login')!.dataset.status;
@@ -261,14 +272,7 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard on the demo', () => {
     );
     const facesAfter = Number(await page.getAttribute(`#roster tr.player[data-player-id="${target.id}"]`, 'data-faces'));
     console.log(`relabel track #${row.trackId} (${row.playerId ?? 'unknown'}) → ${target.id}: ${facesBefore} → ${facesAfter} faces`);
-    await page.waitForFunction(
-      () => {
-        const log = (window as unknown as { facecastDashboard: DashboardHook }).facecastDashboard.trainingLog;
-        return log.includes('running') && log.at(-1) === 'done';
-      },
-      null,
-      { timeout: 180_000, polling: 250 },
-    );
+    await trainingDone();
     expect(await page.getAttribute('#training', 'data-training')).toBe('done');
     expect(await page.textContent('#training .training-text')).toMatch(/^done/);
     // "Not a player": the track's faces become negatives, and the model retrains again.
@@ -283,14 +287,7 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard on the demo', () => {
     await page.evaluate(() => ((window as unknown as { facecastDashboard: DashboardHook }).facecastDashboard.trainingLog.length = 0));
     await page.selectOption(`#on-screen tr[data-track-id="${other}"] select.relabel-select`, '__none__');
     await page.click(`#on-screen tr[data-track-id="${other}"] button:has-text("Relabel")`);
-    await page.waitForFunction(
-      () => {
-        const log = (window as unknown as { facecastDashboard: DashboardHook }).facecastDashboard.trainingLog;
-        return log.includes('running') && log.at(-1) === 'done';
-      },
-      null,
-      { timeout: 180_000, polling: 250 },
-    );
+    await trainingDone();
     expect(await page.$$('#messages .msg-error')).toHaveLength(0);
   });
 
@@ -379,14 +376,7 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard on the demo', () => {
     expect(await page.getAttribute('#training .model-status', 'data-stale')).toBe('true');
     await page.evaluate(() => ((window as unknown as { facecastDashboard: DashboardHook }).facecastDashboard.trainingLog.length = 0));
     await page.click('#training [data-action="retrain"]');
-    await page.waitForFunction(
-      () => {
-        const log = (window as unknown as { facecastDashboard: DashboardHook }).facecastDashboard.trainingLog;
-        return log.includes('running') && log.at(-1) === 'done';
-      },
-      null,
-      { timeout: 180_000, polling: 250 },
-    );
+    await trainingDone();
     await page.waitForSelector('#training .model-status[data-stale="false"]', { timeout: 10_000 });
     expect(await page.textContent('#training .model-status')).toMatch(/21 players/);
   });
@@ -414,14 +404,7 @@ describe.skipIf(!HAVE_CHROMIUM)('operator dashboard on the demo', () => {
     expect(r.staleSources(current).faces.every((f) => !f.stored)).toBe(true);
     await page.evaluate(() => ((window as unknown as { facecastDashboard: DashboardHook }).facecastDashboard.trainingLog.length = 0));
     await page.click(button);
-    await page.waitForFunction(
-      () => {
-        const log = (window as unknown as { facecastDashboard: DashboardHook }).facecastDashboard.trainingLog;
-        return log.includes('running') && log.at(-1) === 'done';
-      },
-      null,
-      { timeout: 180_000, polling: 250 },
-    );
+    await trainingDone();
     await page.waitForSelector(`${button}[hidden]`, { state: 'attached', timeout: 10_000 });
     expect(await page.isVisible(button)).toBe(false);
     await page.waitForSelector('#training .model-status[data-stale="false"]', { timeout: 10_000 });
