@@ -15,7 +15,6 @@ import type { Box } from '../vision/types.ts';
 import { packageDir } from '../vision/weights.ts';
 import { cropFace, DEMO_CROPS, detectDemoFaces, groupPeople, MIN_FACE_SCORE, MIN_FACE_SIDE, SAME_PERSON_DISTANCE, type Appearance, type CropSpec } from './faces.ts';
 import { DEMO_PEOPLE_COUNT, demoPlayerInput } from './players.ts';
-import { FACE_RECOGNITION_EMBEDDER } from '../vision/embedders/faceRecognitionNet.ts';
 
 /**
  * Bump when the way the demo is built changes, so existing demo folders are rebuilt.
@@ -190,7 +189,7 @@ async function build(engine: VisionEngine, dataDir: string, hash: string, log: L
     if (existsSync(strangerPhoto())) await addNegativePhotos(engine, roster, [strangerPhoto()], 'builtin', 'demo');
     const { model } = trainRoster(
       roster,
-      { embedder: FACE_RECOGNITION_EMBEDDER, detector: engine.config.detector, alignment: engine.config.alignment },
+      engine.setup,
       { augmented: true },
       (d, t, note) => report(90, 100, d, t, `train: ${note}`),
     );

@@ -40,14 +40,15 @@ export interface NegativeImport {
 }
 
 /** Every face of one photo (original only), as negative rows of `source`; throws ImageInputError for a bad image. */
-export async function negativeRows(engine: VisionEngine, photo: { name: string; bytes: Uint8Array }, source: NegativeSource): Promise<NegativeInput[]> {
+export async function negativeRows(engine: VisionEngine, photo: { name: string; bytes: Uint8Array }, source: NegativeSource): Promise<{ sha256: string; rows: NegativeInput[] }> {
   const sha = createHash('sha256').update(photo.bytes).digest('hex');
   const image = await decodeImage(photo.bytes, { source: photo.name, maxPixels: engine.config.maxImagePixels });
   const faces = await engine.analyse(image, { padRetry: source === 'lfw' });
   const embeddedWith = embeddingSetupKey(engine.setup);
-  return faces.flatMap((f, faceIndex) =>
+  const rows = faces.flatMap((f, faceIndex) =>
     f.embedding ? [{ embedding: Float32Array.from(f.embedding), source, sourceSha256: sha, faceIndex, augmentation: '', note: photo.name, embeddedWith }] : [],
   );
+  return { sha256: sha, rows };
 }
 
 /**
@@ -71,7 +72,7 @@ export async function addNegativePhotos(
     let rows: NegativeInput[];
     try {
       bytes = await readFile(file);
-      rows = await negativeRows(engine, { name: file, bytes }, source);
+      ({ rows } = await negativeRows(engine, { name: file, bytes }, source));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (!(err instanceof ImageInputError) && !code) throw err;
@@ -104,8 +105,8 @@ export async function ensureBuiltinNegatives(engine: VisionEngine, roster: Roste
   for (const [i, file] of files.entries()) {
     onProgress?.(i, files.length, file);
     const bytes = await readFile(file);
-    const rows = await negativeRows(engine, { name: file, bytes }, 'builtin');
-    added += roster.replaceSourceNegatives('builtin', createHash('sha256').update(bytes).digest('hex'), rows, 'facecast').added;
+    const { sha256, rows } = await negativeRows(engine, { name: file, bytes }, 'builtin');
+    added += roster.replaceSourceNegatives('builtin', sha256, rows, 'facecast').added;
   }
   onProgress?.(files.length, files.length, 'done');
   return added;

@@ -80,7 +80,7 @@ async function reembedNegative(engine: VisionEngine, roster: Roster, src: StaleS
   }
   let rows;
   try {
-    rows = await negativeRows(engine, { name: photo.name, bytes: photo.bytes }, src.source);
+    ({ rows } = await negativeRows(engine, { name: photo.name, bytes: photo.bytes }, src.source));
   } catch (err) {
     if (!(err instanceof ImageInputError)) throw err;
     return { ...base, status: 'unreadable', message: `${err.message} (its ${src.rows} old embeddings are kept; ${DROP_HINT.slice(3)})` };

@@ -681,7 +681,7 @@ export class Roster {
     if (negatives.some((n) => n.sourceSha256 !== sha256 || n.source !== source)) throw new RosterError('INVALID', `every negative must come from photo ${sha256} of source '${source}'`);
     return this.db.write(() => {
       const removed = this.sql.prepare('DELETE FROM negatives WHERE source = ? AND source_sha256 = ?').run(source, sha256).changes;
-      const result = negatives.length ? this.addNegatives(negatives, who) : { added: 0, skipped: 0, reembedded: 0, ids: [] };
+      const result = this.addNegatives(negatives, who);
       this.audit(who, 'negatives.reembed', null, { source, photo: sha256, removed, added: result.added });
       this.pruneSourcePhotos();
       return { ...result, reembedded: removed };

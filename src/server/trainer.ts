@@ -96,7 +96,7 @@ export class BackgroundTrainer extends EventEmitter<{ training: [msg: TrainingMe
     if (roster.counts().faces === 0) {
       throw new HttpError(422, 'NO_FACES', 'no enrolled faces to train on: add players (POST /api/players) and enrol photos (POST /api/players/:id/photos) first');
     }
-    const vision = { embedder: ctx.engine.embedder.name, detector: config.vision.detector, alignment: config.vision.alignment };
+    const vision = ctx.engine.setup;
     refuseOtherSetup(roster, vision);
     let negativesAdded = 0;
     if (config.recognition.builtinNegatives) {

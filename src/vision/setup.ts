@@ -9,7 +9,7 @@ export interface EmbeddingSetup {
   alignment: string;
 }
 
-/** "faceRecognition/mtcnn/landmarks68": what the roster stores as embedded_with. */
+/** "faceRecognitionNet/mtcnn/landmarks68": what the roster stores as embedded_with. */
 export function embeddingSetupKey(s: EmbeddingSetup): string {
   return `${s.embedder}/${s.detector}/${s.alignment}`;
 }

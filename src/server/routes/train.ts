@@ -28,7 +28,7 @@ async function trainAdapted(ctx: AppContext, augmented: boolean): Promise<TrainO
   if (roster.counts().faces === 0) {
     throw new HttpError(422, 'NO_FACES', 'no enrolled faces to train on: add players (POST /api/players) and enrol photos (POST /api/players/:id/photos) first');
   }
-  const vision = { embedder: ctx.engine.embedder.name, detector: config.vision.detector, alignment: config.vision.alignment };
+  const vision = ctx.engine.setup;
   refuseOtherSetup(roster, vision);
   let negativesAdded = 0;
   if (config.recognition.builtinNegatives) negativesAdded = await ctx.useEngine((engine) => ensureBuiltinNegatives(engine, roster));
