@@ -121,7 +121,7 @@ function visionCodeKey(): string {
 }
 
 /** Embeddings of `paths` for one detector and its alignments, from/to <dataDir>/cache when `useCache`. */
-async function cachedEmbeddings(
+export async function cachedEmbeddings(
   engine: VisionEngine,
   detector: DetectorName,
   alignments: AlignmentName[],

@@ -21,6 +21,7 @@ import { RosterError } from '../roster/roster.ts';
 import { ModelStoreError } from '../recognition/store.ts';
 import { TrainingInputError } from '../recognition/service.ts';
 import { runEvalLfw } from './evalLfw.ts';
+import { runMeasureDistances } from './measureDistances.ts';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../vision/weights.ts';
 
@@ -300,6 +301,18 @@ program
   });
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+program
+  .command('measure-distances')
+  .description('measure the embedder\'s genuine and impostor distances on LFW View 1 DevTrain (the open-set rule\'s statistics) into models/distance-stats.json')
+  .option('--root <dir>', 'LFW View 1 folder', join(PROJECT_ROOT, '..', 'shared', 'fixtures', 'lfw-view1'))
+  .option('--out <file>', 'write here instead of models/distance-stats.json')
+  .option('--no-cache', 'recompute every embedding instead of reusing <dataDir>/cache')
+  .option('--json', 'print a summary as JSON')
+  .action(async (opts: { root: string; out?: string; cache: boolean; json?: boolean }, cmd: Command) => {
+    const { config, log } = setup(cmd);
+    await runMeasureDistances(opts, config, log);
+  });
 
 program
   .command('eval-lfw')

@@ -51,6 +51,7 @@ export async function runTrain(opts: TrainCliOptions, config: Config, log: Logge
       vision,
       {
         augmented: opts.augment,
+        openSet: config.recognition.openSet,
         ...(opts.adapt ? { adapt: { head: { selection: opts.selection ?? 'semi-hard', margin: opts.margin ?? 0.2 }, lfw } } : {}),
       },
       (done, total, note) => {

@@ -81,6 +81,22 @@ export const recognitionConfigSchema = z
       .positive()
       .describe('1:1 verification: two faces closer than this euclidean distance are the same person (picked on LFW View 1 DevTrain).'),
     builtinNegatives: z.boolean().describe('Train with the faces of the face-api demo photos as known strangers.'),
+    openSet: z
+      .object({
+        falseAcceptRate: z
+          .number()
+          .gt(0)
+          .lt(1)
+          .describe(
+            'Target share of strangers\' faces given a name, per face, for the whole roster. The distance threshold follows from the embedder\'s measured impostor distances (models/distance-stats.json) and the number of reference photos (a stranger gets one chance per photo).',
+          ),
+        fittedGatesMinPhotos: z
+          .number()
+          .int()
+          .min(1)
+          .describe('The probability/margin/distance gates fitted on the roster\'s own held-out trials tighten the rule only when every player has at least this many photos.'),
+      })
+      .describe('The open-set rule: when a face may get a name at all.'),
   })
   .describe('Recognition against the roster.');
 

@@ -29,6 +29,8 @@ import {
 import { fitPlatt, plattProbability, type PlattParams } from './platt.ts';
 import { applyHead, headWeightsOf, type HeadWeights } from './adapt/adapter.ts';
 import { createRng, decisionRow, packRows, shuffleInPlace, trainLinearSvmPacked, type PackedRows, type SvmModel } from './svm.ts';
+import { loadDistanceStats } from './openset/distanceStats.ts';
+import { buildOpenSet, euclidean, OpenSetRule, type OpenSetAssessment, type SavedOpenSet } from './openset/rule.ts';
 
 export type { SavedModel, Thresholds, TrainingMetrics, TrainOptions };
 
@@ -57,7 +59,12 @@ export interface Identity {
   distance: number;
 }
 
-export type Gate = 'probability' | 'margin' | 'distance';
+/**
+ * A rule that held a face back: the roster-fitted gates (probability, margin, distance to the
+ * gallery), the embedder's false-accept rate (distance to the nearest reference photo), or
+ * `nearest` (another player's photo is nearer than the ranked player's).
+ */
+export type Gate = 'probability' | 'margin' | 'distance' | 'falseAcceptRate' | 'nearest';
 
 export interface Candidate {
   id: string;
@@ -69,6 +76,8 @@ export interface Candidate {
   distance: number;
   /** Raw SVM decision value w·x + b. */
   decision: number;
+  /** The open-set rule's view of this candidate (models trained with embedder statistics). */
+  openSet?: OpenSetAssessment & { runnerUpId: string | null };
 }
 
 export interface Prediction {
@@ -103,6 +112,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   balanceClasses: true,
   leaveIdentityOut: true,
   targetFalseAcceptRate: 0,
+  leaveIdentityOutMax: 40,
   safetyProbability: 0.05,
   safetyMargin: 0.05,
   safetyDistance: 0.03,
@@ -126,6 +136,9 @@ export class LinearSvmClassifier implements TrainedClassifier {
   private readonly galleries: PackedRows[];
   /** The triplet head when the model says to use it: embeddings go through it before everything else. */
   private readonly head: HeadWeights | null;
+  private readonly openSet: OpenSetRule | null;
+  /** Whether the roster-fitted gates apply (always for models without an open-set rule). */
+  readonly fittedGates: boolean;
 
   /** Validates `json` (zod) before using it; throws with every problem listed. */
   static fromJSON(json: unknown): LinearSvmClassifier {
@@ -143,6 +156,13 @@ export class LinearSvmClassifier implements TrainedClassifier {
     this.platt = model.classes.map((c) => ({ ...c.platt }));
     this.galleries = model.classes.map((c) => packRows(c.gallery));
     this.head = model.adapter?.used ? headWeightsOf(model.adapter) : null;
+    this.openSet = model.openSet ? new OpenSetRule(model.openSet) : null;
+    this.fittedGates = model.openSet?.fittedGates ?? true;
+  }
+
+  /** The open-set rule's saved form, or null for a model trained without embedder statistics. */
+  get openSetRule(): SavedOpenSet | null {
+    return this.openSet?.saved ?? null;
   }
 
   /** Whether embeddings go through a triplet head (model.adapter.used). */
@@ -176,14 +196,22 @@ export class LinearSvmClassifier implements TrainedClassifier {
     const embedding = this.project(input);
     const dec = this.decisionValuesOf(embedding);
     const probs = dec.map((f, k) => plattProbability(f, this.platt[k]!));
-    const { best, margin } = rankProbabilities(probs, dec);
+    // Platt scaling fitted on a roster too small for the fitted gates is no better than its data:
+    // the raw decision values rank the players then.
+    const { best, margin } = this.fittedGates ? rankProbabilities(probs, dec) : rankProbabilities(dec, dec, probs);
     const distance = nearestDistance(this.galleries[best]!, embedding, -1, null);
     const cand: Candidate = { id: this.labels[best]!, probability: probs[best]!, margin, distance, decision: dec[best]! };
-    const rejectedBy = failedGates(cand, this.thresholds);
-    const identity =
-      rejectedBy.length > 0
-        ? null
-        : { id: cand.id, confidence: confidence(cand, this.thresholds), probability: cand.probability, margin, distance };
+    const rejectedBy = this.fittedGates ? failedGates(cand, this.thresholds) : [];
+    let conf = this.fittedGates ? confidence(cand, this.thresholds) : 1;
+    if (this.openSet) {
+      // The rule is the embedder's: it reads the raw embedding, whatever head the SVMs use.
+      const os = this.openSet.assess(input, best);
+      cand.openSet = { ...os, runnerUpId: os.runnerUp ? this.labels[os.runnerUp.cls]! : null };
+      if (!os.passes.distance) rejectedBy.push('falseAcceptRate');
+      if (!os.passes.nearest) rejectedBy.push('nearest');
+      conf = Math.min(conf, os.confidence);
+    }
+    const identity = rejectedBy.length > 0 ? null : { id: cand.id, confidence: conf, probability: cand.probability, margin, distance };
     return { identity, best: cand, rejectedBy };
   }
 
@@ -225,10 +253,10 @@ function confidence(c: Candidate, t: Thresholds): number {
  * ties by decision value; margin over the runner-up (the lone class of a one-player roster has none,
  * so its margin is its probability).
  */
-function rankProbabilities(probs: ArrayLike<number>, dec: ArrayLike<number>): { best: number; margin: number } {
+function rankProbabilities(scores: ArrayLike<number>, dec: ArrayLike<number>, probs: ArrayLike<number> = scores): { best: number; margin: number } {
   let best = 0;
-  for (let k = 1; k < probs.length; k++) {
-    if (probs[k]! > probs[best]! || (probs[k] === probs[best] && dec[k]! > dec[best]!)) best = k;
+  for (let k = 1; k < scores.length; k++) {
+    if (scores[k]! > scores[best]! || (scores[k] === scores[best] && dec[k]! > dec[best]!)) best = k;
   }
   let second = 0;
   for (let k = 0; k < probs.length; k++) if (k !== best && probs[k]! > second) second = probs[k]!;
@@ -502,6 +530,11 @@ interface Trial {
   /** Genuine trial whose best guess is the right player: accepting it is a correct accept. */
   good: boolean;
   kind: 'genuine' | 'stranger';
+  /** For the open-set rule: the scored row, its ranked class, the fold it was held out in, the class left out. */
+  row: number;
+  cls: number;
+  skipFold: number | null;
+  left: number;
 }
 
 /** Score one held-out row given its decision values over `classes` (indices into ds.labels). */
@@ -512,7 +545,7 @@ function trialFor(ds: Dataset, row: number, dec: Float64Array, classes: number[]
   const e = ds.data.x.subarray(row * ds.data.dim, (row + 1) * ds.data.dim);
   const d = nearestDistance(ds.classGallery[cls]!, e, skipFold ?? -1, skipFold === null ? null : ds.classGalleryFold[cls]!);
   const genuine = ds.classOf[row]! >= 0;
-  return { p: probs[best]!, m: margin, d, good: genuine && cls === ds.classOf[row], kind: genuine ? 'genuine' : 'stranger' };
+  return { p: probs[best]!, m: margin, d, good: genuine && cls === ds.classOf[row], kind: genuine ? 'genuine' : 'stranger', row, cls, skipFold, left: -1 };
 }
 
 /** Genuine trials and held-out negatives from the cross-validation at the chosen C. */
@@ -533,9 +566,8 @@ function cvTrials(ds: Dataset, dec: Float64Array, platt: PlattParams[]): Trial[]
  * Warm-started from the final models' α restricted to the remaining rows (same C: still feasible).
  */
 function leaveIdentityOutTrials(ds: Dataset, C: number, finals: SvmModel[], platt: PlattParams[], opts: TrainOptions, counter: SolveCounter): Trial[] {
-  const K = ds.labels.length;
   const out: Trial[] = [];
-  for (let p = 0; p < K; p++) {
+  for (const p of leftOutPlayers(ds.labels.length, opts)) {
     const negFold = p % ds.folds;
     const heldOut = (cls: number, r: number) => cls === p || (cls < 0 && ds.fold[r] === negFold);
     const train = Int32Array.from(rowsWhere(ds.classOf, (cls, r) => !heldOut(cls, r)));
@@ -546,11 +578,84 @@ function leaveIdentityOutTrials(ds: Dataset, C: number, finals: SvmModel[], plat
     );
     for (const r of test) {
       const dec = Float64Array.from(models, (m) => decisionRow(ds.data, r, m.w, m.b));
-      out.push({ ...trialFor(ds, r, dec, classes, platt, null), good: false, kind: 'stranger' });
+      out.push({ ...trialFor(ds, r, dec, classes, platt, null), good: false, kind: 'stranger', left: p });
     }
   }
   return out;
 }
+
+/** The players left out one by one for stranger trials: all, or at most leaveIdentityOutMax spread evenly. */
+function leftOutPlayers(K: number, opts: TrainOptions): number[] {
+  const max = opts.leaveIdentityOutMax ?? K;
+  if (K <= max) return Array.from({ length: K }, (_, i) => i);
+  return [...new Set(Array.from({ length: max }, (_, i) => Math.floor((i * K) / max)))];
+}
+
+// ───────────────────────────── the open-set rule ─────────────────────────────
+
+/** Real photos per class (rows that count as genuine trials: the originals, not augmented views). */
+function referenceRows(ds: Dataset): number[][] {
+  return ds.labels.map((_, c) => [...ds.classRows[c]!].filter((r) => ds.genuineEval[r] === 1));
+}
+
+/**
+ * The open-set rule for this roster from the embedder's recorded statistics, or null (with a
+ * warning) when the setup was never measured. Embeddings are the rows as given (through the head
+ * when one is used; it starts at the identity and stays near it).
+ */
+function openSetFor(ds: Dataset, opts: TrainOptions, warnings: string[]): { saved: Omit<SavedOpenSet, 'fittedGates' | 'fittedGatesNote'>; refRows: number[][] } | null {
+  const o = opts.openSet;
+  if (!o || o.setup === '') return null;
+  const stats = loadDistanceStats(o.setup);
+  if (!stats) {
+    warnings.push(
+      `no measured distance statistics for ${o.setup}: only the roster-fitted gates decide, and a roster with few photos per player will name almost no one; ` +
+        'measure them with `facecast measure-distances` or use the default vision setup',
+    );
+    return null;
+  }
+  const row = (r: number) => ds.data.x.subarray(r * ds.data.dim, (r + 1) * ds.data.dim);
+  const refRows = referenceRows(ds);
+  const negatives = rowsWhere(ds.classOf, (k) => k < 0).map(row);
+  const saved = buildOpenSet({ stats, setup: o.setup, falseAcceptRate: o.falseAcceptRate, references: refRows.map((rs) => rs.map(row)), negatives });
+  return { saved, refRows };
+}
+
+/**
+ * Whether a held-out trial passes the open-set rule as the live classifier would apply it: its own
+ * fold's photos and a left-out player's photos are not in the gallery it is compared with.
+ */
+function openSetPasses(ds: Dataset, os: { saved: Omit<SavedOpenSet, 'fittedGates' | 'fittedGatesNote'>; refRows: number[][] }, t: Trial): boolean {
+  const e = ds.data.x.subarray(t.row * ds.data.dim, (t.row + 1) * ds.data.dim);
+  const nearest = (k: number) => {
+    let best = Infinity;
+    os.refRows[k]!.forEach((r, i) => {
+      if (t.skipFold !== null && ds.fold[r] === t.skipFold) return;
+      const adjusted = euclidean(e, ds.data.x.subarray(r * ds.data.dim, (r + 1) * ds.data.dim)) - os.saved.references[k]![i]!.shift;
+      if (adjusted < best) best = adjusted;
+    });
+    return best;
+  };
+  const own = nearest(t.cls);
+  if (!(own <= os.saved.distanceMax)) return false;
+  for (let k = 0; k < ds.labels.length; k++) if (k !== t.cls && k !== t.left && nearest(k) <= own) return false;
+  return true;
+}
+
+/**
+ * Why the roster-fitted gates do or do not tighten the rule: they are estimated from held-out
+ * photos and held-out strangers, so they need enough of both.
+ */
+function fittedGatesDecision(ds: Dataset, opts: TrainOptions, choiceCount: number): { on: boolean; note: string } {
+  const min = opts.openSet?.fittedGatesMinPhotos ?? 1;
+  const fewest = Math.min(...referenceRows(ds).map((rs) => rs.length));
+  if (fewest < min) return { on: false, note: `off: a player has ${fewest} photo(s), fewer than the ${min} that estimating roster-fitted gates needs` };
+  if (ds.nNegatives < FITTED_GATES_MIN_NEGATIVES) return { on: false, note: `off: ${ds.nNegatives} negatives, fewer than the ${FITTED_GATES_MIN_NEGATIVES} that estimating them needs` };
+  if (choiceCount <= 0) return { on: false, note: 'off: no roster-fitted setting accepted a held-out photo without a held-out stranger' };
+  return { on: true, note: `on: every player has at least ${min} photos, so the held-out trials also tighten the rule` };
+}
+
+const FITTED_GATES_MIN_NEGATIVES = 200;
 
 // ───────────────────────────── threshold choice ─────────────────────────────
 
@@ -564,6 +669,8 @@ function lowerBoundCandidates(values: number[], floor: number): number[] {
 interface Choice {
   thresholds: Thresholds;
   source: TrainingMetrics['thresholdSource'];
+  /** Genuine trials the chosen gates accept (0: they would make the roster mute). */
+  count: number;
 }
 
 /**
@@ -603,11 +710,11 @@ function chooseThresholds(trials: Trial[], opts: TrainOptions, warnings: string[
     }
   }
   if (best.count <= 0) {
-    warnings.push('no threshold setting accepts a genuine trial without exceeding the false-accept target: everything will be unknown');
-    return { thresholds: { pMin: 1, marginMin: 1, distMax: 0 }, source: bads.length ? 'data' : 'no-impostors' };
+    if (!opts.openSet?.setup) warnings.push('no threshold setting accepts a genuine trial without exceeding the false-accept target: everything will be unknown');
+    return { thresholds: { pMin: 1, marginMin: 1, distMax: 0 }, source: bads.length ? 'data' : 'no-impostors', count: 0 };
   }
   const distMax = Number.isFinite(best.limit) ? Math.min(ceiling, (best.gMax + best.limit) / 2) : ceiling;
-  return { thresholds: { pMin: best.pMin, marginMin: best.mMin, distMax }, source: bads.length ? 'data' : 'no-impostors' };
+  return { thresholds: { pMin: best.pMin, marginMin: best.mMin, distMax }, source: bads.length ? 'data' : 'no-impostors', count: best.count };
 }
 
 /** Distance of the first impostor (nearest first) that passes the p/m gates beyond the budget. */
@@ -619,14 +726,15 @@ function impostorDistanceLimit(badsByDistance: { p: number; m: number; d: number
   return Infinity;
 }
 
-function evaluate(trials: Trial[], t: Thresholds) {
+/** Trial outcomes under the whole rule: the fitted gates when they apply, the open-set rule when there is one. */
+function evaluate(trials: Trial[], t: Thresholds, fitted: boolean, openSetPass: ((t: Trial) => boolean) | null) {
   let genuine = 0;
   let genuineAccepted = 0;
   let impostors = 0;
   let falseAccepts = 0;
   let strangers = 0;
   for (const tr of trials) {
-    const accepted = failedGates({ probability: tr.p, margin: tr.m, distance: tr.d }, t).length === 0;
+    const accepted = (!fitted || failedGates({ probability: tr.p, margin: tr.m, distance: tr.d }, t).length === 0) && (openSetPass?.(tr) ?? true);
     if (tr.kind === 'genuine') genuine++;
     else strangers++;
     if (tr.good) {
@@ -677,7 +785,8 @@ export function trainClassifier(
   const K = ds.labels.length;
   const nFolds = foldRows(ds).length;
   const gridSize = new Set(opts.cGrid).size;
-  const counter: SolveCounter = { solves: 0, nonConverged: 0, done: 0, onProgress, total: gridSize * nFolds * K + K + (opts.leaveIdentityOut && K > 1 ? K * (K - 1) : 0) };
+  const leftOut = opts.leaveIdentityOut && K > 1 ? leftOutPlayers(K, opts).length : 0;
+  const counter: SolveCounter = { solves: 0, nonConverged: 0, done: 0, onProgress, total: gridSize * nFolds * K + K + leftOut * (K - 1) };
 
   const cv = crossValidate(ds, opts, counter);
   const chosen = pickC(cv);
@@ -688,8 +797,11 @@ export function trainClassifier(
   const trials = cvTrials(ds, chosen.decisions, platt);
   if (opts.leaveIdentityOut && K > 1) trials.push(...leaveIdentityOutTrials(ds, chosen.C, finals, platt, opts, counter));
   let choice = chooseThresholds(trials, opts, warnings);
-  if (opts.thresholds && Object.keys(opts.thresholds).length > 0) choice = { thresholds: { ...choice.thresholds, ...opts.thresholds }, source: 'override' };
+  if (opts.thresholds && Object.keys(opts.thresholds).length > 0) choice = { ...choice, thresholds: { ...choice.thresholds, ...opts.thresholds }, source: 'override' };
   if (counter.nonConverged > 0) warnings.push(`${counter.nonConverged} SVM solves stopped at maxIter=${opts.maxIter} before reaching eps=${opts.eps}`);
+  const os = openSetFor(ds, opts, warnings);
+  const gates = os ? fittedGatesDecision(ds, opts, choice.source === 'override' ? 1 : choice.count) : { on: true, note: '' };
+  const openSet: SavedOpenSet | undefined = os ? { ...os.saved, fittedGates: gates.on, fittedGatesNote: gates.note } : undefined;
 
   const model: SavedModel = {
     format: MODEL_FORMAT,
@@ -704,6 +816,7 @@ export function trainClassifier(
       gallery: Array.from(ds.classRows[c]!, (r) => Array.from(ds.data.x.subarray(r * ds.data.dim, (r + 1) * ds.data.dim), (v) => round(v, opts.galleryDecimals))),
     })),
     thresholds: choice.thresholds,
+    ...(openSet ? { openSet } : {}),
     options: opts,
     metrics: {
       C: chosen.C,
@@ -713,7 +826,7 @@ export function trainClassifier(
       samples: ds.nSamples,
       negatives: ds.nNegatives,
       folds: nFolds,
-      ...evaluate(trials, choice.thresholds),
+      ...evaluate(trials, choice.thresholds, gates.on, os ? (t) => openSetPasses(ds, os, t) : null),
       thresholdSource: choice.source,
       svmSolves: counter.solves,
       nonConverged: counter.nonConverged,

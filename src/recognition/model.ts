@@ -2,6 +2,7 @@
 // a model file is validated, with a readable message, before anything trusts its numbers.
 import { z } from 'zod';
 import { adapterSchema } from './adapt/adapter.ts';
+import { openSetSchema } from './openset/rule.ts';
 
 export const MODEL_FORMAT = 'facecast-linear-svm';
 export const MODEL_VERSION = 1;
@@ -14,6 +15,17 @@ export const thresholdsSchema = z.object({
   distMax: z.number().nonnegative().describe('… and the face lies within this euclidean distance of one of its enrolled embeddings'),
 });
 export type Thresholds = z.infer<typeof thresholdsSchema>;
+
+export const openSetOptionsSchema = z.object({
+  setup: z.string().describe('embedding setup key (embedder/detector/alignment) whose distance statistics to use; empty: none'),
+  falseAcceptRate: probability.describe('target share of strangers\' faces given a name, per face, for the whole roster'),
+  fittedGatesMinPhotos: z
+    .number()
+    .int()
+    .min(1)
+    .describe('the roster-fitted gates tighten the rule only when every player has at least this many photos (fewer cannot estimate them)'),
+});
+export type OpenSetOptions = z.infer<typeof openSetOptionsSchema>;
 
 export const trainOptionsSchema = z.object({
   cGrid: z.array(z.number().positive()).min(1).describe('SVM C values tried by cross-validation'),
@@ -33,6 +45,13 @@ export const trainOptionsSchema = z.object({
   distMaxCeiling: z.number().positive().describe('distMax is never chosen above this'),
   galleryDecimals: z.number().int().min(1).max(17).describe('enrolled embeddings are saved rounded to this many decimals'),
   thresholds: thresholdsSchema.partial().optional().describe('fixed thresholds that replace the chosen ones'),
+  openSet: openSetOptionsSchema.optional().describe('the open-set rule from the embedder\'s measured distances (absent: roster-fitted gates only)'),
+  leaveIdentityOutMax: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('leave out at most this many players (spread over the roster) for stranger trials: each costs a retraining of every other player'),
 });
 export type TrainOptions = z.infer<typeof trainOptionsSchema>;
 
@@ -83,9 +102,13 @@ export const savedModelSchema = z
     thresholds: thresholdsSchema,
     options: trainOptionsSchema,
     metrics: metricsSchema,
+    openSet: openSetSchema.optional().describe('the open-set rule (threshold from the embedder statistics, reference photos); absent in models trained before it'),
     adapter: adapterSchema.optional().describe('triplet head on the embeddings (facecast train --adapt); applied before the SVMs only when adapter.used'),
   })
   .superRefine((m, ctx) => {
+    if (m.openSet && m.openSet.references.length !== m.classes.length) {
+      ctx.addIssue({ code: 'custom', path: ['openSet', 'references'], message: `has ${m.openSet.references.length} classes, expected ${m.classes.length}` });
+    }
     if (m.adapter && m.adapter.dim !== m.dim) ctx.addIssue({ code: 'custom', path: ['adapter', 'dim'], message: `is ${m.adapter.dim}, expected dim = ${m.dim}` });
     // Shapes that zod cannot express per field: every vector has the model's dimension, labels are unique.
     const seen = new Set<string>();

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { loadClassifier, trainClassifier, type Classifier, type TrainSample } from './linearSvmClassifier.ts';
 import { loadModel, STORED_MODEL_VERSION, type StoredModel } from './store.ts';
-import type { TrainOptions } from './model.ts';
+import type { OpenSetOptions, TrainOptions } from './model.ts';
 import { adaptAndTrain, type AdaptOptions } from './adapt/adaptRoster.ts';
 
 export interface IdentityAnswer {
@@ -122,7 +122,12 @@ export interface TrainRosterOptions {
    * Needs the TensorFlow.js backend ready (selectBackend).
    */
   adapt?: boolean | Partial<AdaptOptions>;
+  /** The open-set rule's target and when roster-fitted gates join it (config recognition.openSet). */
+  openSet?: Omit<OpenSetOptions, 'setup'>;
 }
+
+/** The open-set defaults when a caller passes none: 1 stranger's face in 1,000 may be named. */
+export const DEFAULT_OPEN_SET: Omit<OpenSetOptions, 'setup'> = { falseAcceptRate: 0.01, fittedGatesMinPhotos: 10 };
 
 /** Trains the classifier on the roster as it is now; the result is ready for saveModel(). */
 export function trainRoster(
@@ -141,9 +146,10 @@ export function trainRoster(
   const stored = roster.listNegatives();
   const samples: TrainSample[] = faces.map((f) => ({ embedding: f.embedding, label: f.playerId, group: f.sourceSha256, augmented: f.augmented }));
   const negatives = stored.map((n) => ({ embedding: n.embedding, group: n.sourceSha256 }));
+  const classifier: Partial<TrainOptions> = { ...opts.classifier, openSet: { setup: embeddingSetupKey(vision), ...DEFAULT_OPEN_SET, ...opts.openSet } };
   const trained = opts.adapt
-    ? adaptAndTrain(samples, negatives, { ...(opts.adapt === true ? {} : opts.adapt), classifier: opts.classifier ?? {} }, onProgress).classifier
-    : trainClassifier(samples, negatives, opts.classifier, onProgress);
+    ? adaptAndTrain(samples, negatives, { ...(opts.adapt === true ? {} : opts.adapt), classifier }, onProgress).classifier
+    : trainClassifier(samples, negatives, classifier, onProgress);
   const model: StoredModel = {
     version: STORED_MODEL_VERSION,
     trainedAt: new Date().toISOString(),

@@ -21,7 +21,7 @@ function main(): void {
   const roster = openRoster(init.dataDir);
   try {
     let last = 0;
-    const { model } = trainRoster(roster, init.vision, { augmented: init.augmented }, (done, total, note) => {
+    const { model } = trainRoster(roster, init.vision, { augmented: init.augmented, ...(init.openSet ? { openSet: init.openSet } : {}) }, (done, total, note) => {
       const now = performance.now();
       if (now - last < PROGRESS_EVERY_MS && done < total) return;
       last = now;

@@ -6,6 +6,7 @@ export const trainWorkerInitSchema = z.object({
   dataDir: z.string().min(1).describe('the worker opens <dataDir>/facecast.db itself (WAL lets it read while the server writes)'),
   vision: z.object({ embedder: z.string(), detector: z.string(), alignment: z.string() }),
   augmented: z.boolean(),
+  openSet: z.object({ falseAcceptRate: z.number(), fittedGatesMinPhotos: z.number().int() }).optional().describe('config recognition.openSet'),
 });
 export type TrainWorkerInit = z.infer<typeof trainWorkerInitSchema>;
 

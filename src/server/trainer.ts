@@ -103,7 +103,7 @@ export class BackgroundTrainer extends EventEmitter<{ training: [msg: TrainingMe
       progress(0, 'preparing the built-in negatives');
       negativesAdded = await ctx.useEngine((engine) => ensureBuiltinNegatives(engine, roster));
     }
-    await trainInWorker({ dataDir: config.dataDir, vision, augmented }, (done, total, note) => progress(total > 0 ? done / total : null, note));
+    await trainInWorker({ dataDir: config.dataDir, vision, augmented, openSet: config.recognition.openSet }, (done, total, note) => progress(total > 0 ? done / total : null, note));
     // Loaded back from the file the worker wrote, so the live model is exactly the stored one.
     const recognizer = ctx.reloadRecognizer();
     if (!recognizer) throw new Error('the new model could not be loaded; see the server log');

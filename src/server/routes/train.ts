@@ -34,7 +34,7 @@ async function trainAdapted(ctx: AppContext, augmented: boolean): Promise<TrainO
   if (config.recognition.builtinNegatives) negativesAdded = await ctx.useEngine((engine) => ensureBuiltinNegatives(engine, roster));
   // trainRoster is synchronous CPU work (seconds for a large roster, tens of seconds with adapt); it
   // blocks this process meanwhile. adapt trains with tfjs on the engine's backend, so it waits its turn.
-  const { model } = await ctx.useEngine(async () => trainRoster(roster, vision, { augmented, adapt: true }));
+  const { model } = await ctx.useEngine(async () => trainRoster(roster, vision, { augmented, adapt: true, openSet: config.recognition.openSet }));
   saveModel(config.dataDir, model);
   // Loaded back from the file just written, so the live model is exactly the stored one.
   const stale = ctx.reloadRecognizer()?.isStale() ?? false;
