@@ -1,6 +1,6 @@
 // Enrolment from press photos: a photo with the player large in frame and a clearly smaller face
-// behind enrols the player and reports the other face; two faces of comparable size are refused
-// with what to do. Real group-photo pixels (test/helpers/pressPhotos.ts), the real MTCNN and
+// behind enrols the player and reports the other face; two faces of comparable size, or a largest
+// face cut by the edge, are refused with what to do. Real group-photo pixels (test/helpers/pressPhotos.ts), the real MTCNN and
 // recognition net, a real SQLite roster, and the HTTP route with its per-file reports.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { startServer, type RunningServer } from '../src/server/app.ts';
 import { silentLogger } from '../src/shared/log.ts';
 import { VisionEngine } from '../src/vision/engine.ts';
 import { HAVE_FIXTURES, SKIP_MESSAGE, galleryFile, tempDir } from './helpers/fixtures.ts';
-import { comparableFacesPhoto, dominantFacePhoto, iou, type PressPhoto } from './helpers/pressPhotos.ts';
+import { comparableFacesPhoto, dominantFaceCutByEdgePhoto, dominantFacePhoto, iou, type PressPhoto } from './helpers/pressPhotos.ts';
 
 const TOKEN = 'test-token-0123456789';
 const OPTS = { augment: true, views: 2, actor: 'test' };
@@ -77,6 +77,17 @@ describe.skipIf(!HAVE_FIXTURES)('enrolment takes the dominant face of a press ph
     for (const who of ['howard', 'sheldon']) expect(Math.max(...report!.faces!.map((f) => iou(f.box, comparable.boxes[who]!)))).toBeGreaterThan(0.4);
     expect(report!.message).toMatch(/^pair\.jpg: 2 faces of comparable size found \(.+\); crop the photo to the one player, or choose a photo where the player is clearly the main face$/);
     expect(roster.listFaces('howard')).toHaveLength(0);
+  }, 120_000);
+
+  it('refuses a photo whose largest face is cut by the edge, even with the other face far smaller', async () => {
+    roster.upsertPlayer({ id: 'leonard', name: 'Leonard' });
+    const [report] = await enrolPhotos(engine, roster, 'leonard', [{ name: 'cut.jpg', bytes: (await dominantFaceCutByEdgePhoto()).bytes }], OPTS);
+    console.log(`cut by the edge: ${report!.message}`);
+    expect(report).toMatchObject({ status: 'several-faces', added: 0 });
+    expect(report!.faces).toHaveLength(2);
+    expect(report!.faces![0]!.box[1]).toBeLessThan(0); // MTCNN's box reaches past the top
+    expect(report!.message).toMatch(/the largest is cut by the photo's edge; choose a photo where the player's whole face is in frame/);
+    expect(roster.listFaces('leonard')).toHaveLength(0);
   }, 120_000);
 });
 

@@ -49,7 +49,7 @@ describe('chooseEnrolFace', () => {
   });
 
   it('a dominant face cut by the edge is refused (a foreground passer-by, not the subject)', () => {
-    for (const box of [[-20, 100, 300, 380], [800, 100, 210, 300], [300, 0, 250, 320], [300, 500, 250, 300]] as Box[]) {
+    for (const box of [[-20, 100, 300, 380], [800, 100, 250, 300], [300, 0, 250, 320], [300, 500, 250, 300]] as Box[]) {
       const c = chooseEnrolFace([face(box), face([50, 50, 60, 70])], PHOTO);
       expect(c.kind, JSON.stringify(box)).toBe('edge');
     }
@@ -61,9 +61,16 @@ describe('chooseEnrolFace', () => {
     expect(c).toMatchObject({ kind: 'taken', taken: { box: [100, 71, 200, 250] }, ignored: [{ box: [10, 350, 40, 45] }] });
   });
 
-  it('cutByEdge allows a face right next to the edge but not one touching it', () => {
+  it('cutByEdge: a box flush on the edge (clipped) or well past it is cut; one poking out by under 5 % of its side is not', () => {
     expect(cutByEdge([1, 1, 100, 100], PHOTO)).toBe(false);
-    expect(cutByEdge([0, 10, 100, 100], PHOTO)).toBe(true);
+    expect(cutByEdge([0, 10, 100, 100], PHOTO)).toBe(true); // SSD clips a cut face to x = 0
     expect(cutByEdge([10, 10, 990, 100], PHOTO)).toBe(true);
+    expect(cutByEdge([300, -4, 200, 280], PHOTO)).toBe(false); // 4 px of 280: a tight headshot's forehead
+    expect(cutByEdge([300, -20, 200, 280], PHOTO)).toBe(true);
+    expect(cutByEdge([850, 600, 160, 160], PHOTO)).toBe(true);
+  });
+
+  it('a tight headshot whose box pokes just past the top still dominates a small face behind', () => {
+    expect(chooseEnrolFace([face([300, -6, 220, 300]), face([40, 600, 50, 60])], PHOTO).kind).toBe('taken');
   });
 });

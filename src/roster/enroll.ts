@@ -82,19 +82,14 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
 /** The refusal of a photo whose faces left no clear choice, saying what to do. */
 function refusal(file: string, choice: Extract<FaceChoice, { kind: 'comparable' | 'edge' }>): PhotoOutcome {
   const sizes = choice.faces.map(describeFace).join(', ');
-  const reason =
+  const message =
     choice.kind === 'comparable'
-      ? `${choice.faces.length} faces of comparable size found (${sizes})`
-      : `${choice.faces.length} faces found (${sizes}) and the largest is cut by the photo's edge`;
-  return {
-    ok: false,
-    status: 'several-faces',
-    message: `${file}: ${reason}; crop the photo to the one player, or choose a photo where the player is clearly the main face`,
-    faces: choice.faces,
-  };
+      ? `${choice.faces.length} faces of comparable size found (${sizes}); crop the photo to the one player, or choose a photo where the player is clearly the main face`
+      : `${choice.faces.length} faces found (${sizes}) and the largest is cut by the photo's edge; choose a photo where the player's whole face is in frame, or crop the photo to the one player`;
+  return { ok: false, status: 'several-faces', message: `${file}: ${message}`, faces: choice.faces };
 }
 
-/** ", took the largest face (…); ignored 1 smaller face (…)" for a photo with others in it. */
+/** "; took the largest face (…), ignored 1 smaller face (…)" for a photo with others in it. */
 function choiceNote(taken: FaceSummary, ignored: FaceSummary[]): string {
   if (ignored.length === 0) return '';
   return `; took the largest face (${describeFace(taken)}), ignored ${plural(ignored.length, 'smaller face', 'smaller faces')} (${ignored.map(describeFace).join(', ')})`;

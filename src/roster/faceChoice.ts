@@ -5,8 +5,11 @@ import type { Box } from '../vision/types.ts';
 
 /** The largest face is taken when its side is at least this many times the next largest's. */
 export const DOMINANCE_RATIO = 2;
-/** A box within this many pixels of the photo's edge counts as cut by it (SSD clips boxes to the image). */
-const EDGE_TOLERANCE_PX = 1;
+/**
+ * How far past the photo's edge a box may reach, as a fraction of its side, and still count as
+ * whole: MTCNN's boxes are generous and poke out of a tight headshot whose face is all there.
+ */
+const EDGE_SLACK = 0.05;
 
 /** A detected face as reported to people: box in the photo's pixels, its side in px. */
 export interface FaceSummary {
@@ -40,11 +43,16 @@ function summary(face: { box: Box; score: number }, bounds: PhotoBounds): FaceSu
   return { box: [r(x - bounds.left), r(y - bounds.top), r(w), r(h)], side: r(sideOf(face.box)), score: Math.round(face.score * 1000) / 1000 };
 }
 
-/** True when the box touches or crosses the photo's edge. */
+/**
+ * True when part of the face is outside the photo: the box reaches past an edge by more than
+ * EDGE_SLACK of its side, or lies exactly on it (a detector that clips its boxes, like SSD, puts
+ * a cut face there and hides how much is missing).
+ */
 export function cutByEdge(box: Box, bounds: PhotoBounds): boolean {
   const [x, y, w, h] = box;
-  const t = EDGE_TOLERANCE_PX;
-  return x < bounds.left + t || y < bounds.top + t || x + w > bounds.left + bounds.width - t || y + h > bounds.top + bounds.height - t;
+  const slack = EDGE_SLACK * sideOf(box);
+  const overhangs = [bounds.left - x, bounds.top - y, x + w - (bounds.left + bounds.width), y + h - (bounds.top + bounds.height)];
+  return overhangs.some((o) => o > slack || Math.abs(o) < 1e-6);
 }
 
 /**

@@ -32,10 +32,20 @@ export interface PressPhoto {
  * (≈ 270 px player, ≈ 66 px face behind).
  */
 export async function dominantFacePhoto(): Promise<PressPhoto> {
+  return composeWithSmallFace(0);
+}
+
+/** The same composition with the crop's top edge through Sheldon's face, a third of it cut off. */
+export async function dominantFaceCutByEdgePhoto(): Promise<PressPhoto> {
+  const sheldon = labelledBox('bbt1.jpg', 'sheldon');
+  return composeWithSmallFace(Math.round(sheldon[1] + sheldon[3] / 3));
+}
+
+async function composeWithSmallFace(top: number): Promise<PressPhoto> {
   const src = join(groupDir(), 'bbt1.jpg');
   const sheldon = labelledBox('bbt1.jpg', 'sheldon');
   const howard = labelledBox('bbt1.jpg', 'howard');
-  const crop = { left: 880, top: 0, width: 340, height: 340 };
+  const crop = { left: 880, top, width: 340, height: 340 };
   if (sheldon[0] < crop.left || sheldon[0] + sheldon[2] > crop.left + crop.width) throw new Error('bbt1.jpg labels moved: fix the crop');
   const scale = 2;
   const base = await sharp(src).extract(crop).resize(crop.width * scale, crop.height * scale).toBuffer();
