@@ -1,7 +1,7 @@
 // Enrolment: photo → one face → its embedding plus the embeddings of augmented views (flips, crops,
 // affine, colour, broadcast degradations), stored for the player in one transaction. A photo with
-// several faces gives its clearly largest one (faceChoice.ts); with none, or with faces of
-// comparable size, it is reported and never used.
+// several faces gives its clearly largest one (faceChoice.ts); one with no face, or with no clear
+// choice (faces of comparable size, the largest cut by the edge), is reported and never used.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
