@@ -115,7 +115,7 @@ roster
 
 roster
   .command('import')
-  .description('import a folder per player (folder name = player id) and an optional roster.csv / roster.json; enrols every photo')
+  .description('import a folder per player (Firstname_Lastname or a player id) and an optional roster.csv / roster.json; enrols every photo')
   .argument('<dir>', 'the roster folder')
   .option('--json', 'print the per-photo reports as JSON')
   .action(async (dir: string, o: { json?: boolean }, cmd: Command) => {

@@ -9,7 +9,8 @@ import { readRosterFile } from '../roster/rosterFile.ts';
 import { needsBuiltinNegatives } from '../recognition/service.ts';
 import { embeddingSetupKey } from '../vision/setup.ts';
 import type { Roster } from '../roster/roster.ts';
-import type { PlayerInput } from '../roster/schema.ts';
+import { playerIdSchema, slugify, type PlayerInput } from '../roster/schema.ts';
+import { playerFolders } from '../roster/playerFolders.ts';
 import { VisionEngine } from '../vision/engine.ts';
 import { openDataRoster } from './context.ts';
 import { printJson, table } from './output.ts';
@@ -48,6 +49,8 @@ function summarise(reports: EnrolReport[], json?: boolean): number {
   else {
     const enrolled = reports.filter((r) => r.status === 'enrolled').length;
     process.stdout.write(`${enrolled} photo(s) enrolled, ${reports.length - enrolled - bad.length} already enrolled, ${bad.length} refused\n`);
+    // Photos with other people in them: which face was taken, so a wrong pick can be spotted.
+    for (const r of reports.filter((x) => x.ignored?.length)) process.stdout.write(`  largest face taken: ${r.message}\n`);
     for (const r of bad) process.stdout.write(`  ${r.status}: ${r.message}\n`);
   }
   return bad.length ? 1 : 0;
@@ -75,18 +78,39 @@ export async function runEnroll(playerId: string, files: string[], opts: { json?
   }
 }
 
-/** Folder per player (folder name = player id) plus an optional roster.csv / roster.json. */
+/** A roster file's ids must be ids already: they are matched against the folders' slug ids. */
+function checkRosterFileIds(dir: string, meta: Map<string, PlayerInput>): void {
+  const file = join(dir, existsSync(join(dir, 'roster.json')) ? 'roster.json' : 'roster.csv');
+  for (const id of meta.keys()) {
+    if (!playerIdSchema.safeParse(id).success) {
+      throw new Error(`${file}: id '${id}' is not a player id; write it as a lowercase slug (a folder '${id}' gets the id '${slugify(id) || '?'}')`);
+    }
+  }
+}
+
+/**
+ * A folder per player plus an optional roster.csv / roster.json. A folder named like an id keeps
+ * it; `Firstname_Lastname` (face datasets, media kits) becomes `firstname-lastname` with the name
+ * "Firstname Lastname". A roster row matches the folder with its id and its fields win.
+ */
 export async function runRosterImport(dir: string, opts: { json?: boolean }, config: Config, log: Logger): Promise<number> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder; give a folder with one sub-folder of photos per player`);
   const meta = readRosterFile(dir);
-  const folders = readdirSync(dir).filter((f) => statSync(join(dir, f)).isDirectory()).sort();
+  checkRosterFileIds(dir, meta);
+  const folders = playerFolders(readdirSync(dir).filter((f) => statSync(join(dir, f)).isDirectory()).sort());
   if (folders.length === 0 && meta.size === 0) throw new Error(`${dir} has no player folders and no roster.csv/roster.json`);
   const engine = await VisionEngine.create(config.vision, log);
   try {
     return await withRoster(config, async (roster) => {
-      const ids = new Set([...meta.keys(), ...folders]);
-      for (const id of ids) roster.upsertPlayer({ name: id, ...meta.get(id), id }, 'cli');
-      const work = folders.map((id) => ({ id, files: imagesIn(join(dir, id)) }));
+      const folderName = new Map(folders.map((f) => [f.id, f.name]));
+      const ids = new Set([...meta.keys(), ...folders.map((f) => f.id)]);
+      for (const id of ids) {
+        const row = meta.get(id);
+        // A CSV row without a name carries its id as the name; the folder's "Firstname Lastname" is better.
+        const name = row?.name && row.name !== id ? row.name : (folderName.get(id) ?? id);
+        roster.upsertPlayer({ ...row, name, id }, 'cli');
+      }
+      const work = folders.map(({ id, folder }) => ({ id, files: imagesIn(join(dir, folder)) }));
       const progress = new Progress('import', work.reduce((n, w) => n + w.files.length, 0));
       const reports: EnrolReport[] = [];
       for (const { id, files } of work) reports.push(...(await enrolWithProgress(engine, roster, config, id, files, progress)));

@@ -1,6 +1,7 @@
 // Enrolment: photo → one face → its embedding plus the embeddings of augmented views (flips, crops,
 // affine, colour, broadcast degradations), stored for the player in one transaction. A photo with
-// no face or several faces is reported and never used.
+// several faces gives its clearly largest one (faceChoice.ts); one with no face, or with no clear
+// choice (faces of comparable size, the largest cut by the edge), is reported and never used.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
@@ -12,6 +13,7 @@ import type { DetectedFace, Point, RgbImage } from '../vision/types.ts';
 import { augment, mapPoint, type Affine2x3 } from './augment.ts';
 import type { Roster } from './roster.ts';
 import type { FaceInput } from './schema.ts';
+import { chooseEnrolFace, describeFace, type FaceChoice, type FaceSummary } from './faceChoice.ts';
 import { embeddingSetupKey } from '../vision/setup.ts';
 
 export interface EnrolOptions {
@@ -32,6 +34,12 @@ export interface EnrolReport {
   added: number;
   /** One line for a person: what happened and, for a failure, what to do. */
   message: string;
+  /** The face enrolled (box in the photo's pixels); set when a face was taken. */
+  face?: FaceSummary;
+  /** Other faces in the photo that were not used, largest first. */
+  ignored?: FaceSummary[];
+  /** Every face found, largest first, when the photo was refused for showing several. */
+  faces?: FaceSummary[];
 }
 
 /** Embeddings of one photo's face: the original crop first, then each augmented view. */
@@ -65,7 +73,27 @@ export async function readPhotos(files: string[]): Promise<PhotoInput[]> {
   );
 }
 
-export type PhotoOutcome = { ok: true; photo: PhotoEmbeddings } | { ok: false; status: Exclude<EnrolStatus, 'enrolled' | 'unchanged'>; message: string };
+export type PhotoOutcome =
+  | { ok: true; photo: PhotoEmbeddings; taken: FaceSummary; ignored: FaceSummary[] }
+  | { ok: false; status: Exclude<EnrolStatus, 'enrolled' | 'unchanged'>; message: string; faces?: FaceSummary[] };
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** The refusal of a photo whose faces left no clear choice, saying what to do. */
+function refusal(file: string, choice: Extract<FaceChoice, { kind: 'comparable' | 'edge' }>): PhotoOutcome {
+  const sizes = choice.faces.map(describeFace).join(', ');
+  const message =
+    choice.kind === 'comparable'
+      ? `${choice.faces.length} faces of comparable size found (${sizes}); crop the photo to the one player, or choose a photo where the player is clearly the main face`
+      : `${choice.faces.length} faces found (${sizes}) and the largest is cut by the photo's edge; choose a photo where the player's whole face is in frame, or crop the photo to the one player`;
+  return { ok: false, status: 'several-faces', message: `${file}: ${message}`, faces: choice.faces };
+}
+
+/** "; took the largest face (…), ignored 1 smaller face (…)" for a photo with others in it. */
+function choiceNote(taken: FaceSummary, ignored: FaceSummary[]): string {
+  if (ignored.length === 0) return '';
+  return `; took the largest face (${describeFace(taken)}), ignored ${plural(ignored.length, 'smaller face', 'smaller faces')} (${ignored.map(describeFace).join(', ')})`;
+}
 
 /** Moves a face through an augmentation (augment.ts puts pixel centres at +0.5, the detectors at 0). */
 function transformFace(face: DetectedFace, t: Affine2x3): DetectedFace {
@@ -122,7 +150,7 @@ async function embedViews(engine: VisionEngine, items: { image: RgbImage; face: 
   return out;
 }
 
-/** Decodes, detects, checks there is exactly one face, and embeds it with its augmented views. */
+/** Decodes, detects, chooses the face to enrol (faceChoice.ts), and embeds it with its augmented views. */
 export async function embedPhoto(engine: VisionEngine, photo: PhotoInput, opts: Pick<EnrolOptions, 'augment' | 'views'>): Promise<PhotoOutcome> {
   const { name: file, bytes } = photo;
   if (photo.readError) return { ok: false, status: 'unreadable', message: `${file}: ${photo.readError}` };
@@ -135,15 +163,14 @@ export async function embedPhoto(engine: VisionEngine, photo: PhotoInput, opts: 
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const detector = await engine.detector();
-  const { tensor, faces, image } = await engine.detectWithRetry(decoded, detector, true);
+  const { tensor, faces, image, offset } = await engine.detectWithRetry(decoded, detector, true);
   tensor.dispose();
-  if (faces.length === 0) {
+  const choice = chooseEnrolFace(faces, { left: offset, top: offset, width: decoded.width, height: decoded.height });
+  if (choice.kind === 'none') {
     return { ok: false, status: 'no-face', message: `${file}: no face found; use a photo where the face is at least 40 px wide and looks at the camera` };
   }
-  if (faces.length > 1) {
-    return { ok: false, status: 'several-faces', message: `${file}: ${faces.length} faces found; crop the photo to the one player` };
-  }
-  const face = faces[0]!;
+  if (choice.kind !== 'taken') return refusal(file, choice);
+  const face = faces[choice.index]!;
   const quality = (img: RgbImage, f: DetectedFace) => faceQuality(f, sharpnessFromLaplacianVariance(laplacianVariance(img, f.box)));
   const items = [{ augmentation: '', image, face }];
   if (opts.augment) {
@@ -154,6 +181,8 @@ export async function embedPhoto(engine: VisionEngine, photo: PhotoInput, opts: 
   const embeddings = await embedViews(engine, items);
   return {
     ok: true,
+    taken: choice.taken,
+    ignored: choice.ignored,
     photo: {
       sha256,
       face,
@@ -212,9 +241,10 @@ export async function enrolPhotos(
     const outcome = await embedPhoto(engine, photoInput, opts);
     let report: EnrolReport;
     if (!outcome.ok) {
-      report = { file, status: outcome.status, added: 0, message: outcome.message };
+      report = { file, status: outcome.status, added: 0, message: outcome.message, ...(outcome.faces ? { faces: outcome.faces } : {}) };
     } else {
-      const { photo } = outcome;
+      const { photo, taken, ignored } = outcome;
+      const note = choiceNote(taken, ignored);
       const rows = faceRows(photo, file, embeddedWith);
       // The photo is kept with its faces (also when they were already there), so a later change of
       // detector or alignment can re-embed it without the original file (src/roster/reembed.ts).
@@ -224,10 +254,11 @@ export async function enrolPhotos(
         hasPhoto = true;
       }
       const what = res.reembedded > 0 ? `re-embedded with ${embeddedWith}` : 'enrolled';
+      const chosen = { face: taken, ignored };
       report =
         res.added > 0
-          ? { file, status: 'enrolled', added: res.added, message: `${file}: ${what} (${res.added} embeddings: 1 photo + ${res.added - 1} augmented views)` }
-          : { file, status: 'unchanged', added: 0, message: `${file}: already enrolled, nothing to add` };
+          ? { file, status: 'enrolled', added: res.added, message: `${file}: ${what} (${res.added} embeddings: 1 photo + ${res.added - 1} augmented views)${note}`, ...chosen }
+          : { file, status: 'unchanged', added: 0, message: `${file}: already enrolled, nothing to add${note}`, ...chosen };
     }
     reports.push(report);
     onProgress?.(report);

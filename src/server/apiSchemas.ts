@@ -50,11 +50,20 @@ export const playerSchema = z.object({
 });
 export type ApiPlayer = z.infer<typeof playerSchema>;
 
+const enrolFaceSchema = z.object({
+  box: boxSchema.describe('[x, y, width, height] in the photo\'s pixels'),
+  side: z.number().describe('max(width, height) in px'),
+  score: z.number(),
+});
+
 export const enrolReportSchema = z.object({
   file: z.string(),
   status: z.enum(['enrolled', 'unchanged', 'no-face', 'several-faces', 'unreadable']),
   added: z.number().int(),
   message: z.string(),
+  face: enrolFaceSchema.optional().describe('the face enrolled (the largest, when it clearly dominates the photo)'),
+  ignored: z.array(enrolFaceSchema).optional().describe('other, clearly smaller faces in the photo that were not used'),
+  faces: z.array(enrolFaceSchema).optional().describe('several-faces: every face found, largest first'),
 });
 
 /** POST /api/players/:id/photos: 200 all good, 207 some refused (this body), 422 none enrolled (error body + reports). */

@@ -1,9 +1,11 @@
 // Photo upload with a line per file: progress while it is sent, then what the server made of it
-// (enrolled, already there, no face, several faces, not an image). Each file is its own request,
+// (enrolled, already there, no face, several faces, not an image), with a preview of the faces
+// when the photo showed more than one (which was taken). Each file is its own request,
 // so one bad file never costs the others and every file gets its own progress and answer.
 import { ApiError, uploadFile } from './api.js';
 import { el } from './dom.js';
 import { showError } from './notify.js';
+import { facePreview } from './uploadFaces.js';
 
 const STATUS_TEXT = {
   enrolled: 'enrolled',
@@ -28,7 +30,7 @@ export class PhotoUpload {
       { class: 'photo-upload' },
       el('h4', { text: 'Photos' }),
       el('label', { class: 'btn small file' }, 'Upload photos…', this.input),
-      el('p', { class: 'hint', text: 'one face per photo; each file is checked on its own' }),
+      el('p', { class: 'hint', text: 'the player as the main face (others clearly smaller are ignored); each file is checked on its own' }),
       this.list,
     );
   }
@@ -80,5 +82,7 @@ export class PhotoUpload {
     const label = STATUS_TEXT[r.status] ?? r.status;
     this.set(it, ok ? 'ok' : 'error', detail.toLowerCase().startsWith(label) ? detail : `${label}: ${detail}`);
     it.li.dataset.status = r.status;
+    if (r.ignored?.length) it.li.dataset.ignored = String(r.ignored.length);
+    facePreview(it.file, r).then((canvas) => canvas && it.li.append(canvas));
   }
 }
