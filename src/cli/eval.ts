@@ -18,6 +18,7 @@ import {
   type ProgressFactory,
 } from '../recognition/evaluate.ts';
 import { renderReport } from '../recognition/report.ts';
+import { embeddingSetupKey } from '../vision/setup.ts';
 import { VisionEngine } from '../vision/engine.ts';
 import { fmt, printJson, table } from './output.ts';
 import { Progress } from './progress.ts';
@@ -159,6 +160,8 @@ export async function runEval(dir: string, opts: EvalCliOptions, config: Config,
       strangersLimit: opts.strangersLimit ?? DEFAULT_STRANGERS_LIMIT,
       quick: opts.quick,
       configs: opts.configs,
+      // The product's open-set rule, so the table says what `train` + `identify` would do.
+      trainOptions: { openSet: { setup: embeddingSetupKey(engine.setup), ...config.recognition.openSet } },
       progress: bars,
       ...(opts.adapt ? { adapt: {} } : {}),
     });
