@@ -45,6 +45,7 @@ import {
   type WorkerTimings,
 } from './messages.ts';
 import { FrameQueue, type SourcePolicy } from './queue.ts';
+import { RequestQueue } from './requestQueue.ts';
 import { WorkerSlot } from './slot.ts';
 
 interface Settle<T> {
@@ -148,10 +149,8 @@ export class VisionPool {
   /** Which slot keeps which frame, for embed() and release(). */
   private readonly keptBy = new Map<number, Slot>();
   private readonly counts = { submitted: 0, completed: 0, dropped: 0, lost: 0, failed: 0, restarts: 0, timeouts: 0, embedsSubmitted: 0, embedsCompleted: 0 };
-  /** HTTP requests' images waiting for a worker, oldest first. */
-  private readonly requests: RequestJob[] = [];
-  /** Recent time a request took in a worker (moving average), for Retry-After. */
-  private requestMs = 5000;
+  /** HTTP requests' images waiting for a worker. */
+  private readonly requests: RequestQueue<RequestJob>;
   private nextId = 1;
   private pumpQueued = false;
   private readonly opts: Required<Omit<VisionPoolOptions, 'log'>>;
@@ -176,6 +175,7 @@ export class VisionPool {
     if (!(Number.isInteger(this.opts.keepFrames) && this.opts.keepFrames >= 0)) throw new RangeError('keepFrames must be an integer ≥ 0');
     this.log = options.log ?? silentLogger;
     this.queue = new FrameQueue(this.opts.maxQueue);
+    this.requests = new RequestQueue(this.opts.maxRequests);
     const init = {
       vision: config,
       keepFrames: this.opts.keepFrames,
@@ -294,19 +294,22 @@ export class VisionPool {
 
   /** Seconds after which a request refused now is likely to be taken. */
   retryAfterS(): number {
-    const ahead = this.requests.length + this.slots.filter((s) => s.current).length;
-    return Math.min(120, Math.max(1, Math.ceil((ahead * this.requestMs) / this.size / 1000)));
+    return this.requests.retryAfterS(this.inFlight(), this.size);
+  }
+
+  private inFlight(): number {
+    return this.slots.filter((s) => s.current).length;
   }
 
   private request<T>(make: (settle: Settle<T>) => RequestJob, admitted: boolean): Promise<T> {
     const result = new Promise<T>((resolve, reject) => {
       const refusal = this.refusal();
       if (refusal) return reject(refusal);
-      if (!admitted && this.requests.length >= this.opts.maxRequests) {
-        const wait = this.retryAfterS();
-        return reject(new PoolError('busy', `the vision workers are busy (${this.requests.length} images waiting); try again in ${wait} s`, wait));
+      try {
+        this.requests.offer(make({ id: this.nextId++, submittedAt: now(), resolve, reject } as Settle<T>), admitted, this.inFlight(), this.size);
+      } catch (err) {
+        return reject(err as PoolError);
       }
-      this.requests.push(make({ id: this.nextId++, submittedAt: now(), resolve, reject } as Settle<T>));
       this.schedule();
     });
     result.catch(() => {}); // as in submit()
@@ -356,7 +359,7 @@ export class VisionPool {
       queued: this.queue.length,
       waitingForRoom: this.queue.parkedLength,
       requestsQueued: this.requests.length,
-      inFlight: this.slots.filter((s) => s.current).length,
+      inFlight: this.inFlight(),
       workers: this.slots.map((s) => ({
         index: s.index,
         ready: s.ready,
@@ -405,7 +408,7 @@ export class VisionPool {
   private async shutDown(): Promise<void> {
     this.state = 'closing';
     for (const job of this.queue.drain()) job.reject(new PoolError('closed', 'vision pool closed before this frame ran'));
-    for (const job of this.requests.splice(0)) job.reject(new PoolError('closed', 'vision pool closed before this image ran'));
+    this.requests.rejectAll(new PoolError('closed', 'vision pool closed before this image ran'));
     for (const slot of this.slots) {
       for (const job of slot.priority.splice(0)) job.reject(new PoolError('closed', 'vision pool closed before this embed ran'));
     }
@@ -439,7 +442,7 @@ export class VisionPool {
     for (const slot of this.slots) {
       if (!slot.ready || slot.retiring || slot.current) continue;
       // Live frames first: a channel's picture must not wait behind an upload.
-      let job: Job | undefined = slot.priority.shift() ?? this.queue.take() ?? this.requests.shift();
+      let job: Job | undefined = slot.priority.shift() ?? this.queue.take() ?? this.requests.take();
       if (!job) continue;
       if (job.kind === 'embed') job = this.batchEmbeds(slot, job);
       slot.current = { job, sentAt: now() };
@@ -523,7 +526,7 @@ export class VisionPool {
     const job = current.job;
     const t = now();
     const timings = (w: WorkerTimings): PoolTimings => ({ ...w, queueMs: current.sentAt - job.submittedAt, wallMs: t - job.submittedAt });
-    if (job.kind === 'image' || job.kind === 'photo') this.requestMs = 0.7 * this.requestMs + 0.3 * (t - current.sentAt);
+    if (job.kind === 'image' || job.kind === 'photo') this.requests.record(t - current.sentAt);
     if (reply.type === 'failed') {
       const parts = job.kind === 'embedBatch' ? job.parts : [job];
       this.counts.failed += parts.length;
@@ -660,7 +663,7 @@ export class VisionPool {
   private breakDown(why: string): void {
     this.state = 'broken';
     for (const job of this.queue.drain()) job.reject(new PoolError('failed', `no vision worker could be started (${why})`));
-    for (const job of this.requests.splice(0)) job.reject(new PoolError('failed', `no vision worker could be started (${why})`));
+    this.requests.rejectAll(new PoolError('failed', `no vision worker could be started (${why})`));
   }
 
   /** Records a frame the worker now keeps; over keepFrames, the oldest is released. */
