@@ -25,7 +25,7 @@ export interface VisionPoolOptions {
   closeGraceMs?: number;
   /** A worker that has not answered one job within this many ms is terminated and replaced (default 0 = no limit). */
   jobTimeoutMs?: number;
-  /** HTTP requests' images waiting for a worker before new ones are refused as busy (default 8). */
+  /** HTTP requests' images waiting for a worker before new ones are refused as busy (default 4). */
   maxRequests?: number;
   /** Accept crashWorkerForTest() (default: FACECAST_TEST_HOOKS=1). */
   testHooks?: boolean;

@@ -168,7 +168,7 @@ export class VisionPool {
       restartLimit: options.restartLimit ?? 3,
       closeGraceMs: options.closeGraceMs ?? 5000,
       jobTimeoutMs: options.jobTimeoutMs ?? 0,
-      maxRequests: options.maxRequests ?? 8,
+      maxRequests: options.maxRequests ?? 4,
       testHooks: options.testHooks ?? process.env.FACECAST_TEST_HOOKS === '1',
     };
     if (!(Number.isInteger(this.opts.size) && this.opts.size >= 1)) throw new RangeError(`pool size must be an integer ≥ 1, got ${this.opts.size}`);
