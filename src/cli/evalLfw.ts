@@ -63,9 +63,9 @@ async function embedAll(
       continue;
     }
     const image = await decodeImage(path, { maxPixels: engine.config.maxImagePixels });
-    const { tensor, faces, offset } = await engine.detectWithRetry(image, det, true);
+    const { tensor, faces, image: seen } = await engine.detectWithRetry(image, det, true);
     try {
-      const face = centralFace(faces, image.width + 2 * offset, image.height + 2 * offset);
+      const face = centralFace(faces, seen.width, seen.height);
       for (const [name, aligner] of aligners) {
         cache.get(name)![path] = face ? Array.from((await engine.embedFaces(tensor, [face], aligner))[0]!) : null;
       }

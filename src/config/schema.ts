@@ -40,7 +40,18 @@ export const visionConfigSchema = z
       .describe(
         "How faces are cut for the embedder: landmarks68 = similarity warp fitted on the 68-point net's 41 inner points to dlib's mean face; similarity = the same warp from the detector's 5 landmarks; box = face-api's unrotated square crop.",
       ),
-    maxImagePixels: z.number().int().min(1).describe('Images with more pixels than this are refused (decompression-bomb guard).'),
+    maxImagePixels: z
+      .number()
+      .int()
+      .min(1)
+      .describe('Images with more pixels (width × height) than this are refused before decoding (decompression-bomb guard; HTTP 413).'),
+    maxTensorPixels: z
+      .number()
+      .int()
+      .min(64 * 64)
+      .describe(
+        'Most pixels the models see of one image (12 bytes a pixel as a tensor): a bigger image is downscaled before detection, and the no-face retry pads a copy that still fits; faces are reported in the original pixels.',
+      ),
     padRetryFraction: z
       .number()
       .min(0)
@@ -62,8 +73,34 @@ export const visionConfigSchema = z
           .int()
           .min(0)
           .describe('Detect on a copy downscaled to this longer side (0 = full size); faces are still aligned from the full frame.'),
+        jobTimeoutMs: z
+          .number()
+          .int()
+          .min(0)
+          .describe('A worker that has not answered a frame within this many ms is taken as hung: it is terminated and replaced, and the frame is lost (0 = no limit).'),
       })
       .describe('The vision worker pool of the live pipeline.'),
+    requests: z
+      .object({
+        workers: z
+          .number()
+          .int()
+          .min(1)
+          .max(16)
+          .describe('Vision worker threads for API and dashboard images (recognize, verify, photo enrolment), apart from the live pool so an upload never holds up a channel.'),
+        maxQueue: z
+          .number()
+          .int()
+          .min(1)
+          .max(1024)
+          .describe('Images waiting for a request worker; when full, a new request gets 503 with Retry-After.'),
+        jobTimeoutMs: z
+          .number()
+          .int()
+          .min(0)
+          .describe('A request worker that has not answered one image within this many ms is terminated and replaced; the request gets 503 (0 = no limit).'),
+      })
+      .describe('The vision workers of HTTP requests: images are decoded and analysed there, never on the main thread.'),
   })
   .describe('Face detection, alignment and embedding.');
 

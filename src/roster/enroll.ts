@@ -14,7 +14,7 @@ import { augment, mapPoint, type Affine2x3 } from './augment.ts';
 import type { Roster } from './roster.ts';
 import type { FaceInput } from './schema.ts';
 import { chooseEnrolFace, describeFace, type FaceChoice, type FaceSummary } from './faceChoice.ts';
-import { embeddingSetupKey } from '../vision/setup.ts';
+import { embeddingSetupKey, type EmbeddingSetup } from '../vision/setup.ts';
 
 export interface EnrolOptions {
   /** Store augmented views too (default true). */
@@ -220,11 +220,20 @@ export async function faceThumbnail(image: RgbImage, face: DetectedFace, side = 
 }
 
 /**
+ * The vision side of enrolPhotos: the setup it embeds with and embedPhoto's outcome for one photo.
+ * A VisionEngine does it in-process; the server hands in one that runs embedPhoto in a vision worker.
+ */
+export interface PhotoEmbedder {
+  readonly setup: EmbeddingSetup;
+  embedPhoto(photo: PhotoInput, opts: Pick<EnrolOptions, 'augment' | 'views'>): Promise<PhotoOutcome>;
+}
+
+/**
  * Enrols photos for one player; each photo is reported. Faces of one photo are written in one
  * transaction; the player's thumbnail is set from the first good photo when it has none.
  */
 export async function enrolPhotos(
-  engine: VisionEngine,
+  vision: VisionEngine | PhotoEmbedder,
   roster: Roster,
   playerId: string,
   photos: PhotoInput[],
@@ -235,10 +244,11 @@ export async function enrolPhotos(
   if (!player) throw new Error(`no player '${playerId}'; add it first with \`facecast roster add\` or \`facecast roster import\``);
   const reports: EnrolReport[] = [];
   let hasPhoto = player.hasPhoto;
-  const embeddedWith = embeddingSetupKey(engine.setup);
+  const embedder: PhotoEmbedder = 'embedPhoto' in vision ? vision : { setup: vision.setup, embedPhoto: (p, o) => embedPhoto(vision, p, o) };
+  const embeddedWith = embeddingSetupKey(embedder.setup);
   for (const photoInput of photos) {
     const file = photoInput.name;
-    const outcome = await embedPhoto(engine, photoInput, opts);
+    const outcome = await embedder.embedPhoto(photoInput, opts);
     let report: EnrolReport;
     if (!outcome.ok) {
       report = { file, status: outcome.status, added: 0, message: outcome.message, ...(outcome.faces ? { faces: outcome.faces } : {}) };

@@ -1,10 +1,13 @@
 // What every route (and, later, the overlay's WebSocket) shares: config, log, the vision engine,
 // the roster and the current recognizer. One engine serves every request, so its use is queued:
 // interleaving two analyses would only make both slower and double the peak tensor memory.
+// Uploaded images (recognize, verify, photo enrolment) go to the request pool's workers instead.
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../shared/log.ts';
 import { VisionEngine } from '../vision/engine.ts';
+import { PoolError, type VisionPool } from '../vision/pool/index.ts';
+import { createRequestPool } from '../pipeline/pool.ts';
 import { openRoster, type Player, type Roster } from '../roster/roster.ts';
 import { Recognizer } from '../recognition/service.ts';
 import { BackgroundTrainer } from './trainer.ts';
@@ -21,6 +24,7 @@ export class AppContext {
   readonly events = new EventEmitter<AppEvents>();
   private current: Recognizer | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private requestPoolStart: Promise<VisionPool> | null = null;
   /** Set while a training runs (API or background); `trainer` owns it. */
   training = false;
   /** Retrains one at a time, in a worker thread, while the pipeline keeps running. */
@@ -64,9 +68,32 @@ export class AppContext {
     return run;
   }
 
+  /**
+   * The vision workers for uploaded images, started on the first request. A start that failed, or a
+   * pool whose workers can no longer start, is replaced by the next request's.
+   */
+  requestPool(): Promise<VisionPool> {
+    const start = (this.requestPoolStart ??= createRequestPool(this.config, this.log));
+    return start.then(
+      (pool) => {
+        if (pool.status !== 'broken') return pool;
+        if (this.requestPoolStart === start) {
+          this.requestPoolStart = null;
+          void pool.close();
+        }
+        return this.requestPool();
+      },
+      (err: unknown) => {
+        if (this.requestPoolStart === start) this.requestPoolStart = null;
+        throw new PoolError('failed', `the vision workers for uploaded images could not start (${(err as Error).message})`);
+      },
+    );
+  }
+
   /** Waits for queued engine work, then frees the engine and closes the database. */
   async close(): Promise<void> {
     await this.trainer.idle();
+    await (await this.requestPoolStart?.catch(() => null))?.close();
     await this.queue;
     await this.engine.dispose();
     this.roster.close();

@@ -5,6 +5,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { RosterError } from '../roster/roster.ts';
 import { ImageInputError } from '../vision/image.ts';
+import { PoolError } from '../vision/pool/errors.ts';
 import { ModelStoreError } from '../recognition/store.ts';
 import type { Logger } from '../shared/log.ts';
 
@@ -43,6 +44,31 @@ interface Mapped {
   code: string;
   message: string;
   details?: Record<string, unknown>;
+  /** Seconds for a Retry-After header (a 503 the client should retry). */
+  retryAfterS?: number;
+}
+
+/** A vision pool refusal or failure as the client should see it: their image's fault, or try again later. */
+function mapPoolError(err: PoolError): Mapped {
+  const { message } = err;
+  switch (err.code) {
+    case 'too-large':
+      return { status: 413, code: 'IMAGE_TOO_LARGE', message };
+    case 'unreadable':
+      return { status: 422, code: 'UNREADABLE_IMAGE', message };
+    case 'bad-request':
+      return { status: 400, code: 'BAD_REQUEST', message };
+    case 'busy':
+      return { status: 503, code: 'BUSY', message, retryAfterS: err.retryAfterS ?? 5 };
+    case 'timeout':
+      return { status: 503, code: 'VISION_TIMEOUT', message, retryAfterS: 5 };
+    case 'lost':
+      return { status: 503, code: 'VISION_LOST', message: `${message}; try again`, retryAfterS: 2 };
+    case 'closed':
+      return { status: 503, code: 'SHUTTING_DOWN', message: `${message}; the server is stopping` };
+    default:
+      return { status: 500, code: 'VISION_FAILED', message };
+  }
 }
 
 const ROSTER_STATUS: Record<RosterError['code'], number> = { NOT_FOUND: 404, INVALID: 400, SCHEMA_TOO_NEW: 500, NOT_A_ROSTER: 500, OPEN_FAILED: 500 };
@@ -57,7 +83,10 @@ interface BodyParserError extends Error {
 function map(err: unknown): Mapped | null {
   if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message, details: err.details };
   if (err instanceof RosterError) return { status: ROSTER_STATUS[err.code], code: err.code, message: err.message };
-  if (err instanceof ImageInputError) return { status: 422, code: 'UNREADABLE_IMAGE', message: err.message };
+  if (err instanceof ImageInputError) {
+    return err.reason === 'too-large' ? { status: 413, code: 'IMAGE_TOO_LARGE', message: err.message } : { status: 422, code: 'UNREADABLE_IMAGE', message: err.message };
+  }
+  if (err instanceof PoolError) return mapPoolError(err);
   if (err instanceof ZodError) {
     const e = invalidRequest('request', err);
     return { status: 400, code: e.code, message: e.message, details: e.details };
@@ -81,6 +110,7 @@ export function errorHandler(opts: { production: boolean; log: Logger }): ErrorR
     const mapped = map(err);
     if (mapped) {
       opts.log.debug({ status: mapped.status, code: mapped.code, method: req.method, url: req.originalUrl }, mapped.message);
+      if (mapped.retryAfterS !== undefined) res.set('Retry-After', String(mapped.retryAfterS));
       res.status(mapped.status).json({ error: { code: mapped.code, message: mapped.message, ...mapped.details } });
       return;
     }

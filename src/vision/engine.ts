@@ -8,7 +8,7 @@ import { selectBackend, type BackendInfo } from './backend.ts';
 import { createDetector, type DetectorName } from './detectors/index.ts';
 import { createAligner } from './align.ts';
 import { createFaceRecognitionEmbedder } from './embedders/faceRecognitionNet.ts';
-import { imageToTensor, padImage } from './image.ts';
+import { fitImage, imageToTensor, padImage } from './image.ts';
 import { detectLandmarks68, disposeLandmark68Net, loadLandmark68Net, type Landmark68Params } from './landmarks68.ts';
 import { tf, type Tensor3D, type Tensor4D } from './tf.ts';
 import type { Aligner, DetectedFace, Detector, Embedder, RgbImage } from './types.ts';
@@ -60,21 +60,24 @@ export class VisionEngine {
 
   /**
    * Detects faces, retrying on a padded copy for tight crops, and returns them with the tensor their
-   * coordinates refer to (the padded one after a retry: subtract `offset` for image coordinates).
-   * The caller disposes the tensor.
+   * coordinates refer to and its image. Neither that image nor the padded copy has more than
+   * config.maxTensorPixels: a bigger one is shrunk first, in sharp, so no tensor ever holds it. For
+   * coordinates in the input image: (p - offset) / scale. The caller disposes the tensor; on a throw
+   * nothing is left to dispose.
    */
   async detectWithRetry(
     image: RgbImage,
     detector: Detector,
     padRetry: boolean,
-  ): Promise<{ tensor: Tensor3D; faces: DetectedFace[]; offset: number; image: RgbImage }> {
-    const tensor = imageToTensor(image);
-    const faces = await detector.detect(tensor);
-    if (faces.length > 0 || !padRetry || this.config.padRetryFraction <= 0) return { tensor, faces, offset: 0, image };
-    tensor.dispose();
-    const padded = await padImage(image, this.config.padRetryFraction);
-    const paddedTensor = imageToTensor(padded.image);
-    return { tensor: paddedTensor, faces: await detector.detect(paddedTensor), offset: padded.offset, image: padded.image };
+  ): Promise<{ tensor: Tensor3D; faces: DetectedFace[]; offset: number; scale: number; image: RgbImage }> {
+    const limit = this.config.maxTensorPixels;
+    const fitted = await fitImage(image, limit);
+    const first = await detectOn(fitted.image, detector);
+    if (first.faces.length > 0 || !padRetry || this.config.padRetryFraction <= 0) return { ...first, offset: 0, scale: fitted.scale, image: fitted.image };
+    first.tensor.dispose();
+    const padded = await padImage(fitted.image, this.config.padRetryFraction, limit);
+    const second = await detectOn(padded.image, detector);
+    return { ...second, offset: padded.offset, scale: fitted.scale * padded.scale, image: padded.image };
   }
 
   /**
@@ -175,13 +178,15 @@ export class VisionEngine {
   /** Detects (and by default embeds) every face of one decoded image. */
   async analyse(image: RgbImage, opts: AnalyseOptions = {}): Promise<FaceResult[]> {
     const detector = await this.detector(opts.detector);
-    const { tensor, faces, offset } = await this.detectWithRetry(image, detector, opts.padRetry ?? true);
+    const { tensor, faces, offset, scale } = await this.detectWithRetry(image, detector, opts.padRetry ?? true);
     try {
       const embeddings = opts.embeddings === false || faces.length === 0 ? [] : await this.embedFaces(tensor, faces);
+      // Back to the input image's pixels: the detector saw a shrunk and/or padded copy.
+      const back = (v: number) => (v - offset) / scale;
       return faces.map((f, i) => {
-        const shift = ([x, y]: [number, number]): [number, number] => [x - offset, y - offset];
+        const shift = ([x, y]: [number, number]): [number, number] => [back(x), back(y)];
         const result: FaceResult = {
-          box: [f.box[0] - offset, f.box[1] - offset, f.box[2], f.box[3]],
+          box: [back(f.box[0]), back(f.box[1]), f.box[2] / scale, f.box[3] / scale],
           score: f.score,
           landmarks: f.landmarks.map(shift) as FaceResult['landmarks'],
         };
@@ -205,5 +210,16 @@ export class VisionEngine {
     if (landmarkNet) disposeLandmark68Net(landmarkNet);
     this.landmarkNet = null;
     this.embedder.dispose();
+  }
+}
+
+/** One detection pass on a fresh tensor; the tensor is disposed when the detector throws. */
+async function detectOn(image: RgbImage, detector: Detector): Promise<{ tensor: Tensor3D; faces: DetectedFace[] }> {
+  const tensor = imageToTensor(image);
+  try {
+    return { tensor, faces: await detector.detect(tensor) };
+  } catch (err) {
+    tensor.dispose();
+    throw err;
   }
 }

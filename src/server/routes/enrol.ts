@@ -6,11 +6,35 @@ import type { RequestHandler } from 'express';
 import type { AppContext } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { readImages } from '../upload.ts';
-import { enrolPhotos } from '../../roster/enroll.ts';
+import { enrolPhotos, type PhotoEmbedder } from '../../roster/enroll.ts';
+import { isPoolError, type VisionPool } from '../../vision/pool/index.ts';
+import type { EmbeddingSetup } from '../../vision/setup.ts';
 import type { EnrolResponse } from '../apiSchemas.ts';
 import { actorOf, mustGetPlayer } from './common.ts';
 
 export const MAX_PHOTOS_PER_REQUEST = 64;
+
+/**
+ * Enrolment's model work in the request pool. The first photo may be refused (busy: 503, nothing
+ * written); later ones belong to a request already taken, and a worker lost or timed out on one of
+ * them becomes that photo's report, so the photos before it stay enrolled and reported.
+ */
+function poolPhotoEmbedder(pool: VisionPool, setup: EmbeddingSetup): PhotoEmbedder {
+  let admitted = false;
+  return {
+    setup,
+    async embedPhoto(photo, opts) {
+      const first = !admitted;
+      admitted = true;
+      try {
+        return await pool.embedPhoto(photo, { ...opts, admitted: !first });
+      } catch (err) {
+        if (first || !isPoolError(err) || err.code === 'closed') throw err;
+        return { ok: false, status: 'unreadable', message: `${photo.name}: ${err.message}` };
+      }
+    },
+  };
+}
 
 export function enrolPhotosRoute(ctx: AppContext): RequestHandler {
   return async (req, res) => {
@@ -23,11 +47,10 @@ export function enrolPhotosRoute(ctx: AppContext): RequestHandler {
     }
     const photos = files.map((f) => ({ name: f.name, bytes: f.bytes }));
     const { augment, views } = ctx.config.enrolment;
-    const reports = await ctx.useEngine(async (engine) => {
-      // The player may have been removed while the upload was arriving.
-      mustGetPlayer(ctx, id);
-      return enrolPhotos(engine, ctx.roster, id, photos, { augment, views, actor: actorOf(req) });
-    });
+    const pool = await ctx.requestPool();
+    // The player may have been removed while the upload was arriving.
+    mustGetPlayer(ctx, id);
+    const reports = await enrolPhotos(poolPhotoEmbedder(pool, ctx.engine.setup), ctx.roster, id, photos, { augment, views, actor: actorOf(req) });
     const count = (...s: string[]) => reports.filter((r) => s.includes(r.status)).length;
     const enrolled = count('enrolled');
     const unchanged = count('unchanged');

@@ -1,19 +1,14 @@
 // POST /api/recognize (who is in this picture) and POST /api/verify (are these two faces the same
-// person). Both read the image(s) fully, decode with the pixel limit, and queue for the engine.
+// person). Both read the image(s) fully and hand the bytes to the request pool, whose workers
+// decode them with the pixel limits and find the faces; only naming them happens here.
 import { Router, type Request } from 'express';
 import type { AppContext } from '../context.ts';
 import { HttpError, invalidRequest } from '../errors.ts';
 import { isMultipart, readImages, readMultipart, type UploadedFile } from '../upload.ts';
 import { recognizeQuerySchema, type RecognizeResponse, type VerifyResponse } from '../apiSchemas.ts';
-import { decodeImage } from '../../vision/image.ts';
 import type { FaceResult } from '../../shared/protocol.ts';
-import type { RgbImage } from '../../vision/types.ts';
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
-
-function decode(ctx: AppContext, file: UploadedFile, source: string): Promise<RgbImage> {
-  return decodeImage(file.bytes, { source, maxPixels: ctx.config.vision.maxImagePixels });
-}
 
 /** The one file sent in form field `field`; 400 naming the field when it is missing. */
 function pick(files: UploadedFile[], field: string, usage: string): UploadedFile {
@@ -29,10 +24,12 @@ async function recognize(ctx: AppContext, req: Request): Promise<RecognizeRespon
   const started = performance.now();
   const files = await readImages(req, { maxBytes: ctx.config.server.maxUploadBytes, maxFiles: 4 });
   const file = isMultipart(req) ? pick(files, 'image', 'send the picture as -F image=@photo.jpg') : files[0]!;
-  const image = await decode(ctx, file, file.field ? `image '${file.name}'` : 'request body');
   const recognizer = ctx.recognizer;
   const detector = q.data.detector ?? ctx.config.vision.detector;
-  const faces = await ctx.useEngine((engine) => engine.analyse(image, { detector, embeddings: Boolean(recognizer) || wantEmbeddings }));
+  const pool = await ctx.requestPool();
+  const source = file.field ? `image '${file.name}'` : 'request body';
+  const image = await pool.analyseImage(file.bytes, { source, detector, embeddings: Boolean(recognizer) || wantEmbeddings });
+  const faces = image.faces;
   for (const f of faces) {
     if (recognizer && f.embedding) f.identity = recognizer.identify(f.embedding);
     if (!wantEmbeddings) delete f.embedding;
@@ -40,7 +37,7 @@ async function recognize(ctx: AppContext, req: Request): Promise<RecognizeRespon
   const out: RecognizeResponse = {
     width: image.width,
     height: image.height,
-    backend: ctx.engine.backend.name,
+    backend: image.backend,
     detector,
     ms: round(performance.now() - started, 1),
     faces,
@@ -62,8 +59,11 @@ async function verify(ctx: AppContext, req: Request): Promise<VerifyResponse> {
   const files = await readMultipart(req, { maxBytes: ctx.config.server.maxUploadBytes, maxFiles: 4 });
   const a = pick(files, 'a', VERIFY_USAGE);
   const b = pick(files, 'b', VERIFY_USAGE);
-  const images = { a: await decode(ctx, a, `image a ('${a.name}')`), b: await decode(ctx, b, `image b ('${b.name}')`) };
-  const found = await ctx.useEngine(async (engine) => ({ a: await engine.analyse(images.a), b: await engine.analyse(images.b) }));
+  const pool = await ctx.requestPool();
+  // One after the other: the second is part of a request already taken, so a full queue cannot refuse it half-way.
+  const imageA = await pool.analyseImage(a.bytes, { source: `image a ('${a.name}')` });
+  const imageB = await pool.analyseImage(b.bytes, { source: `image b ('${b.name}')`, admitted: true });
+  const found = { a: imageA.faces, b: imageB.faces };
   const faceA = largest(found.a);
   const faceB = largest(found.b);
   for (const [key, face, file] of [['a', faceA, a], ['b', faceB, b]] as const) {

@@ -1,6 +1,7 @@
 // The pool's public types: what callers hand in and get back. Kept apart from pool.ts so that
 // consumers (ingest, tracker, /stats) can import them without the worker machinery.
 import type { Logger } from '../../shared/log.ts';
+import type { FaceResult } from '../../shared/protocol.ts';
 import type { PoolFace, PoolFrameMeta, WorkerTimings } from './messages.ts';
 import type { SourcePolicy } from './queue.ts';
 
@@ -22,6 +23,10 @@ export interface VisionPoolOptions {
   restartLimit?: number;
   /** How long close() lets running requests finish before terminating (default 5000 ms). */
   closeGraceMs?: number;
+  /** A worker that has not answered one job within this many ms is terminated and replaced (default 0 = no limit). */
+  jobTimeoutMs?: number;
+  /** HTTP requests' images waiting for a worker before new ones are refused as busy (default 4). */
+  maxRequests?: number;
   /** Accept crashWorkerForTest() (default: FACECAST_TEST_HOOKS=1). */
   testHooks?: boolean;
   log?: Logger;
@@ -36,6 +41,34 @@ export interface SubmitOptions {
   /** Keep the full-resolution frame in its worker for embed() (default false). */
   keep?: boolean;
   detectMaxSide?: number;
+}
+
+export interface ImageOptions {
+  /** What error messages call the image, e.g. "image a ('x.jpg')". */
+  source: string;
+  detector?: 'mtcnn' | 'ssd';
+  /** Compute the faces' embeddings (default true). */
+  embeddings?: boolean;
+  /** Part of a request already taken (its second image): not refused when the queue is full. */
+  admitted?: boolean;
+}
+
+export interface PhotoOptions {
+  augment: boolean;
+  views: number;
+  /** A later photo of a request already taken: not refused when the queue is full. */
+  admitted?: boolean;
+}
+
+export interface ImageResult {
+  /** Of the uploaded image (EXIF-rotated); faces are in its pixels. */
+  width: number;
+  height: number;
+  detector: 'mtcnn' | 'ssd';
+  faces: FaceResult[];
+  worker: number;
+  backend: string;
+  timings: { workerMs: number; queueMs: number; wallMs: number };
 }
 
 export interface Submission {
@@ -111,12 +144,16 @@ export interface PoolStats {
   lost: number;
   failed: number;
   restarts: number;
+  /** Jobs given up after jobTimeoutMs (their worker was replaced). */
+  timeouts: number;
   embedsSubmitted: number;
   embedsCompleted: number;
   /** Frames waiting for a worker. */
   queued: number;
   /** File frames waiting for room in the queue. */
   waitingForRoom: number;
+  /** HTTP requests' images waiting for a worker. */
+  requestsQueued: number;
   inFlight: number;
   workers: WorkerStats[];
 }

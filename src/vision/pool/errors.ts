@@ -12,12 +12,22 @@ export type PoolErrorCode =
   /** `embed` for a frame that is no longer kept (released, evicted by newer kept frames, or never kept). */
   | 'evicted'
   /** The request itself is malformed (frame size, face index). */
-  | 'bad-request';
+  | 'bad-request'
+  /** The request queue is full: try again after `retryAfterS`. */
+  | 'busy'
+  /** The worker did not answer within the job timeout; it was terminated and is being replaced. */
+  | 'timeout'
+  /** An image request's image has more pixels than vision.maxImagePixels. */
+  | 'too-large'
+  /** An image request's bytes are not an image sharp can decode (or are corrupt, or empty). */
+  | 'unreadable';
 
 export class PoolError extends Error {
   constructor(
     readonly code: PoolErrorCode,
     message: string,
+    /** For busy (and timeout): seconds after which a retry is likely to be taken. */
+    readonly retryAfterS?: number,
   ) {
     super(message);
     this.name = 'PoolError';

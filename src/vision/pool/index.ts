@@ -3,6 +3,9 @@ export { VisionPool, defaultPoolSize } from './pool.ts';
 export type {
   AnalyseResult,
   EmbedResult,
+  ImageOptions,
+  ImageResult,
+  PhotoOptions,
   PoolFaceResult,
   PoolFrame,
   PoolStats,

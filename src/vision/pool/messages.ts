@@ -84,17 +84,52 @@ export type EmbedBatchRequest = z.infer<typeof embedBatchRequestSchema>;
 export const releaseRequestSchema = z.object({ type: z.literal('release'), frameId: jobId });
 export type ReleaseRequest = z.infer<typeof releaseRequestSchema>;
 
+/** An encoded image from an HTTP request: decoded (with the pixel limits) and analysed in the worker. */
+export const imageRequestSchema = z.object({
+  type: z.literal('image'),
+  jobId,
+  /** The bytes as uploaded (JPEG, PNG, …), transferred. */
+  bytes: uint8Array,
+  /** What error messages call the image ("image a ('x.jpg')"). */
+  source: z.string(),
+  detector: z.enum(POOL_DETECTORS).optional(),
+  embeddings: z.boolean(),
+});
+export type ImageRequest = z.infer<typeof imageRequestSchema>;
+
+/** A photo to enrol: decoded, its face found and embedded with its augmented views in the worker. */
+export const photoRequestSchema = z.object({
+  type: z.literal('photo'),
+  jobId,
+  name: z.string(),
+  bytes: uint8Array,
+  augment: z.boolean(),
+  views: z.number().int().nonnegative(),
+});
+export type PhotoRequest = z.infer<typeof photoRequestSchema>;
+
 /** Test hook, refused unless the worker was started with test hooks on. */
 export const crashRequestSchema = z.object({
   type: z.literal('__crash'),
-  /** exit: process.exit inside the worker; throw: an uncaught exception. */
-  mode: z.enum(['exit', 'throw']),
-  /** now: on arrival; midJob: inside the next analyse, between detection and embedding. */
+  /**
+   * exit: process.exit inside the worker; throw: an uncaught exception; hang: the thread spins and
+   * never answers (a wasm kernel stuck in a loop); abort: the job fails as a wasm abort does.
+   */
+  mode: z.enum(['exit', 'throw', 'hang', 'abort']),
+  /** now: on arrival; midJob: inside the next job (an analyse between detection and embedding). */
   at: z.enum(['now', 'midJob']),
 });
 export type CrashRequest = z.infer<typeof crashRequestSchema>;
 
-export const workerRequestSchema = z.discriminatedUnion('type', [analyseRequestSchema, embedRequestSchema, embedBatchRequestSchema, releaseRequestSchema, crashRequestSchema]);
+export const workerRequestSchema = z.discriminatedUnion('type', [
+  analyseRequestSchema,
+  embedRequestSchema,
+  embedBatchRequestSchema,
+  releaseRequestSchema,
+  imageRequestSchema,
+  photoRequestSchema,
+  crashRequestSchema,
+]);
 export type WorkerRequest = z.infer<typeof workerRequestSchema>;
 
 // ---------------------------------------------------------------------------------------------
@@ -178,13 +213,77 @@ export const embeddedBatchReplySchema = z.object({
 });
 export type EmbeddedBatchReply = z.infer<typeof embeddedBatchReplySchema>;
 
+/** A face of an image request, in the pixels of the uploaded image. */
+const imageFaceSchema = z.object({
+  box,
+  score: z.number(),
+  landmarks: z.tuple([point, point, point, point, point]),
+  embedding: z.array(z.number()).length(EMBEDDING_SIZE).optional(),
+});
+
+export const imageAnalysedReplySchema = z.object({
+  type: z.literal('imageAnalysed'),
+  jobId,
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  detector: z.enum(POOL_DETECTORS),
+  faces: z.array(imageFaceSchema),
+  /** Decode and analysis inside the worker. */
+  ms: z.number(),
+  memory,
+  keptFrames: z.number().int().nonnegative(),
+});
+export type ImageAnalysedReply = z.infer<typeof imageAnalysedReplySchema>;
+
+const detectedFaceSchema = z.object({
+  box,
+  score: z.number(),
+  landmarks: z.tuple([point, point, point, point, point]),
+  landmarks68: z.array(point).optional(),
+});
+
+/** A face of an enrolment photo as reported (src/roster/faceChoice.ts): box in the photo's pixels. */
+const faceSummarySchema = z.object({ box: z.tuple([z.number(), z.number(), z.number(), z.number()]), side: z.number(), score: z.number() });
+
+/** embedPhoto()'s outcome (src/roster/enroll.ts); the image's pixels are transferred. */
+export const photoOutcomeSchema = z.union([
+  z.object({
+    ok: z.literal(true),
+    photo: z.object({
+      sha256: z.string(),
+      face: detectedFaceSchema,
+      image: z.object({ width: z.number().int().positive(), height: z.number().int().positive(), data: uint8Array }),
+      views: z.array(z.object({ augmentation: z.string(), embedding: float32Array, quality: z.number() })),
+    }),
+    taken: faceSummarySchema,
+    ignored: z.array(faceSummarySchema),
+  }),
+  // The status is enrolment's business (enroll.ts): any refusal it reports passes through.
+  z.object({ ok: z.literal(false), status: z.string(), message: z.string(), faces: z.array(faceSummarySchema).optional() }),
+]);
+
+export const photoEmbeddedReplySchema = z.object({
+  type: z.literal('photoEmbedded'),
+  jobId,
+  outcome: photoOutcomeSchema,
+  ms: z.number(),
+  memory,
+  keptFrames: z.number().int().nonnegative(),
+});
+export type PhotoEmbeddedReply = z.infer<typeof photoEmbeddedReplySchema>;
+
 /** A request that failed without killing the worker. */
 export const failedReplySchema = z.object({
   type: z.literal('failed'),
   jobId,
-  /** bad-request: did not validate; evicted: the frame to embed is no longer kept; error: the models threw. */
-  code: z.enum(['bad-request', 'evicted', 'error']),
+  /**
+   * bad-request: did not validate; evicted: the frame to embed is no longer kept; error: the models
+   * threw; too-large / unreadable: an image request's image is over the pixel limit / not an image.
+   */
+  code: z.enum(['bad-request', 'evicted', 'error', 'too-large', 'unreadable']),
   error: z.string(),
+  /** The backend is unusable after this (a wasm abort): the pool replaces the worker. */
+  engineBroken: z.boolean().optional(),
   memory,
   keptFrames: z.number().int().nonnegative(),
 });
@@ -196,6 +295,8 @@ export const workerReplySchema = z.discriminatedUnion('type', [
   analysedReplySchema,
   embeddedReplySchema,
   embeddedBatchReplySchema,
+  imageAnalysedReplySchema,
+  photoEmbeddedReplySchema,
   failedReplySchema,
 ]);
 export type WorkerReply = z.infer<typeof workerReplySchema>;
@@ -207,6 +308,8 @@ export const workerInitSchema = z.object({
   index: z.number().int().nonnegative(),
   keepFrames: z.number().int().min(0),
   testHooks: z.boolean(),
+  /** Test hook (with testHooks): the worker reports a failed start instead of loading the models. */
+  failStart: z.boolean().optional(),
   logLevel: z.string(),
 });
 export type WorkerInit = z.infer<typeof workerInitSchema>;

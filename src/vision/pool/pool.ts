@@ -1,5 +1,6 @@
 // The main thread's side of the vision workers: a bounded queue with a policy per source, one
-// request per worker at a time, replacement of workers that die, and counters for /stats.
+// request per worker at a time, replacement of workers that die or hang (a job timeout), a
+// bounded queue of HTTP requests' images (full: refused with a retry time), and counters for /stats.
 // Embed requests waiting for the same worker (frames of different streams it keeps) go to it as
 // one batch, so the faces of every stream share forward passes: the cross-stream batching that
 // pays on a GPU, where one pass over 16 faces costs about what one over 1 does.
@@ -8,9 +9,13 @@ import { availableParallelism } from 'node:os';
 import type { VisionConfig } from '../../config/schema.ts';
 import { silentLogger, type Logger } from '../../shared/log.ts';
 import { PoolError } from './errors.ts';
+import type { PhotoOutcome } from '../../roster/enroll.ts';
 import type {
   AnalyseResult,
   EmbedResult,
+  ImageOptions,
+  ImageResult,
+  PhotoOptions,
   PoolFaceResult,
   PoolFrame,
   PoolStats,
@@ -31,11 +36,16 @@ import {
   type EmbeddedReply,
   type EmbedRequest,
   type FailedReply,
+  type ImageAnalysedReply,
+  type ImageRequest,
+  type PhotoEmbeddedReply,
+  type PhotoRequest,
   type PoolFrameMeta,
   type ReadyReply,
   type WorkerTimings,
 } from './messages.ts';
 import { FrameQueue, type SourcePolicy } from './queue.ts';
+import { RequestQueue } from './requestQueue.ts';
 import { WorkerSlot } from './slot.ts';
 
 interface Settle<T> {
@@ -67,7 +77,32 @@ interface EmbedBatchJob extends Settle<void> {
   kind: 'embedBatch';
   parts: EmbedJob[];
 }
-type Job = AnalyseJob | EmbedJob | EmbedBatchJob;
+/** An HTTP request's image: decoded and analysed in a worker. */
+interface ImageJob extends Settle<ImageResult> {
+  kind: 'image';
+  bytes: Uint8Array;
+  source: string;
+  detector: ImageOptions['detector'];
+  embeddings: boolean;
+}
+/** A photo to enrol: enrolment's model work in a worker. */
+interface PhotoJob extends Settle<PhotoOutcome> {
+  kind: 'photo';
+  name: string;
+  bytes: Uint8Array;
+  augment: boolean;
+  views: number;
+}
+type RequestJob = ImageJob | PhotoJob;
+type Job = AnalyseJob | EmbedJob | EmbedBatchJob | RequestJob;
+
+/** What a log line or an error calls a job. */
+function describeJob(job: Exclude<Job, EmbedBatchJob>): string {
+  if (job.kind === 'analyse') return `frame ${job.channel}#${job.meta.seq}`;
+  if (job.kind === 'embed') return `embed of frame ${job.frameId}`;
+  if (job.kind === 'image') return job.source;
+  return `photo '${job.name}'`;
+}
 
 /** Most embed requests merged into one batch (each may hold several faces). */
 const MAX_EMBED_BATCH_PARTS = 16;
@@ -113,7 +148,9 @@ export class VisionPool {
   private readonly queue: FrameQueue<AnalyseJob>;
   /** Which slot keeps which frame, for embed() and release(). */
   private readonly keptBy = new Map<number, Slot>();
-  private readonly counts = { submitted: 0, completed: 0, dropped: 0, lost: 0, failed: 0, restarts: 0, embedsSubmitted: 0, embedsCompleted: 0 };
+  private readonly counts = { submitted: 0, completed: 0, dropped: 0, lost: 0, failed: 0, restarts: 0, timeouts: 0, embedsSubmitted: 0, embedsCompleted: 0 };
+  /** HTTP requests' images waiting for a worker. */
+  private readonly requests: RequestQueue<RequestJob>;
   private nextId = 1;
   private pumpQueued = false;
   private readonly opts: Required<Omit<VisionPoolOptions, 'log'>>;
@@ -130,12 +167,15 @@ export class VisionPool {
       keepFrames: options.keepFrames ?? 2,
       restartLimit: options.restartLimit ?? 3,
       closeGraceMs: options.closeGraceMs ?? 5000,
+      jobTimeoutMs: options.jobTimeoutMs ?? 0,
+      maxRequests: options.maxRequests ?? 4,
       testHooks: options.testHooks ?? process.env.FACECAST_TEST_HOOKS === '1',
     };
     if (!(Number.isInteger(this.opts.size) && this.opts.size >= 1)) throw new RangeError(`pool size must be an integer ≥ 1, got ${this.opts.size}`);
     if (!(Number.isInteger(this.opts.keepFrames) && this.opts.keepFrames >= 0)) throw new RangeError('keepFrames must be an integer ≥ 0');
     this.log = options.log ?? silentLogger;
     this.queue = new FrameQueue(this.opts.maxQueue);
+    this.requests = new RequestQueue(this.opts.maxRequests);
     const init = {
       vision: config,
       keepFrames: this.opts.keepFrames,
@@ -144,7 +184,7 @@ export class VisionPool {
     };
     const handlers = {
       onReady: (slot: Slot, reply: ReadyReply) => this.onReady(slot, reply),
-      onReply: (slot: Slot, reply: AnalysedReply | EmbeddedReply | FailedReply) => this.onReply(slot, reply),
+      onReply: (slot: Slot, reply: Parameters<VisionPool['onReply']>[1]) => this.onReply(slot, reply),
       onExit: (slot: Slot, reason: string, ready: boolean) => this.onExit(slot, reason, ready),
     };
     this.slots = Array.from({ length: this.opts.size }, (_, i) => new WorkerSlot<Job>(i, init, handlers, this.log));
@@ -221,6 +261,61 @@ export class VisionPool {
     return { accepted, result };
   }
 
+  /**
+   * Decodes (with the pixel limits) and analyses an uploaded image in a worker. Rejects with a
+   * PoolError: busy when the request queue is full (with retryAfterS), too-large, unreadable,
+   * timeout, lost, failed, closed.
+   */
+  analyseImage(bytes: Uint8Array, opts: ImageOptions): Promise<ImageResult> {
+    return this.request<ImageResult>((settle) => ({
+      ...settle,
+      kind: 'image',
+      bytes: new Uint8Array(bytes), // a copy the pool owns and can transfer
+      source: opts.source,
+      detector: opts.detector,
+      embeddings: opts.embeddings ?? true,
+    }), opts.admitted ?? false);
+  }
+
+  /**
+   * Enrolment's model work on one photo in a worker (embedPhoto of src/roster/enroll.ts); the
+   * outcome is the same. `admitted`: a later photo of a request already taken skips the queue bound.
+   */
+  embedPhoto(photo: { name: string; bytes: Uint8Array }, opts: PhotoOptions): Promise<PhotoOutcome> {
+    return this.request<PhotoOutcome>((settle) => ({
+      ...settle,
+      kind: 'photo',
+      name: photo.name,
+      bytes: new Uint8Array(photo.bytes),
+      augment: opts.augment,
+      views: opts.views,
+    }), opts.admitted ?? false);
+  }
+
+  /** Seconds after which a request refused now is likely to be taken. */
+  retryAfterS(): number {
+    return this.requests.retryAfterS(this.inFlight(), this.size);
+  }
+
+  private inFlight(): number {
+    return this.slots.filter((s) => s.current).length;
+  }
+
+  private request<T>(make: (settle: Settle<T>) => RequestJob, admitted: boolean): Promise<T> {
+    const result = new Promise<T>((resolve, reject) => {
+      const refusal = this.refusal();
+      if (refusal) return reject(refusal);
+      try {
+        this.requests.offer(make({ id: this.nextId++, submittedAt: now(), resolve, reject } as Settle<T>), admitted, this.inFlight(), this.size);
+      } catch (err) {
+        return reject(err as PoolError);
+      }
+      this.schedule();
+    });
+    result.catch(() => {}); // as in submit()
+    return result;
+  }
+
   /** Why no request can be taken now, if so. */
   private refusal(): PoolError | undefined {
     if (this.state === 'open') return undefined;
@@ -263,7 +358,8 @@ export class VisionPool {
       ...this.counts,
       queued: this.queue.length,
       waitingForRoom: this.queue.parkedLength,
-      inFlight: this.slots.filter((s) => s.current).length,
+      requestsQueued: this.requests.length,
+      inFlight: this.inFlight(),
       workers: this.slots.map((s) => ({
         index: s.index,
         ready: s.ready,
@@ -278,12 +374,26 @@ export class VisionPool {
     };
   }
 
-  /** Test hook: makes worker `index` crash now or in the middle of its next frame. Needs testHooks. */
+  /** Test hook: makes worker `index` crash (or hang, or abort) now or in the middle of its next job. Needs testHooks. */
   crashWorkerForTest(index: number, mode: CrashRequest['mode'] = 'exit', at: CrashRequest['at'] = 'midJob'): void {
-    if (!this.opts.testHooks) throw new Error('crashWorkerForTest needs the pool option testHooks (or FACECAST_TEST_HOOKS=1)');
+    this.testSlot(index).post({ type: '__crash', mode, at } satisfies CrashRequest);
+  }
+
+  /** Test hook: the next `starts` workers started in slot `index` report a failed start. Needs testHooks. */
+  failStartsForTest(index: number, starts: number): void {
+    this.testSlot(index).failStartsForTest = starts;
+  }
+
+  /** open, or broken once no worker can be started any more (then every request is refused). */
+  get status(): State {
+    return this.state;
+  }
+
+  private testSlot(index: number): Slot {
+    if (!this.opts.testHooks) throw new Error('test hooks need the pool option testHooks (or FACECAST_TEST_HOOKS=1)');
     const slot = this.slots[index];
     if (!slot) throw new RangeError(`no worker ${index}`);
-    slot.post({ type: '__crash', mode, at } satisfies CrashRequest);
+    return slot;
   }
 
   /**
@@ -298,6 +408,7 @@ export class VisionPool {
   private async shutDown(): Promise<void> {
     this.state = 'closing';
     for (const job of this.queue.drain()) job.reject(new PoolError('closed', 'vision pool closed before this frame ran'));
+    this.requests.rejectAll(new PoolError('closed', 'vision pool closed before this image ran'));
     for (const slot of this.slots) {
       for (const job of slot.priority.splice(0)) job.reject(new PoolError('closed', 'vision pool closed before this embed ran'));
     }
@@ -329,11 +440,17 @@ export class VisionPool {
   private pump(): void {
     if (this.state !== 'open') return;
     for (const slot of this.slots) {
-      if (!slot.ready || slot.current) continue;
-      let job: Job | undefined = slot.priority.shift() ?? this.queue.take();
+      if (!slot.ready || slot.retiring || slot.current) continue;
+      // Live frames first: a channel's picture must not wait behind an upload.
+      let job: Job | undefined = slot.priority.shift() ?? this.queue.take() ?? this.requests.take();
       if (!job) continue;
       if (job.kind === 'embed') job = this.batchEmbeds(slot, job);
       slot.current = { job, sentAt: now() };
+      if (this.opts.jobTimeoutMs > 0) {
+        const sent = job;
+        slot.current.watchdog = setTimeout(() => this.expire(slot, sent), this.opts.jobTimeoutMs);
+        slot.current.watchdog.unref();
+      }
       if (job.kind === 'analyse') {
         const req: AnalyseRequest = {
           type: 'analyse',
@@ -346,6 +463,12 @@ export class VisionPool {
           ...(job.detector ? { detector: job.detector } : {}),
         };
         slot.post(req, [job.rgb.buffer as ArrayBuffer]);
+      } else if (job.kind === 'image') {
+        const req: ImageRequest = { type: 'image', jobId: job.id, bytes: job.bytes, source: job.source, embeddings: job.embeddings, ...(job.detector ? { detector: job.detector } : {}) };
+        slot.post(req, [job.bytes.buffer as ArrayBuffer]);
+      } else if (job.kind === 'photo') {
+        const req: PhotoRequest = { type: 'photo', jobId: job.id, name: job.name, bytes: job.bytes, augment: job.augment, views: job.views };
+        slot.post(req, [job.bytes.buffer as ArrayBuffer]);
       } else if (job.kind === 'embedBatch') {
         const parts = job.parts.map((p) => ({ jobId: p.id, frameId: p.frameId, faces: p.faces, release: p.release }));
         const req: EmbedBatchRequest = { type: 'embedBatch', jobId: job.id, parts };
@@ -379,22 +502,55 @@ export class VisionPool {
     this.schedule();
   }
 
-  private onReply(slot: Slot, reply: AnalysedReply | EmbeddedReply | EmbeddedBatchReply | FailedReply): void {
+  /** A job ran past jobTimeoutMs: its worker is taken as hung and replaced (onExit settles the job). */
+  private expire(slot: Slot, job: Job): void {
+    const current = slot.current;
+    if (!current || current.job !== job) return;
+    current.timedOut = true;
+    this.counts.timeouts++;
+    this.log.error({ worker: slot.index, kind: job.kind, timeoutMs: this.opts.jobTimeoutMs }, `vision worker ${slot.index} has not answered a ${job.kind} request in ${this.opts.jobTimeoutMs} ms; replacing it`);
+    void slot.retire(`did not answer within ${this.opts.jobTimeoutMs} ms (hung)`);
+  }
+
+  private onReply(slot: Slot, reply: AnalysedReply | EmbeddedReply | EmbeddedBatchReply | ImageAnalysedReply | PhotoEmbeddedReply | FailedReply): void {
     const current = slot.current;
     if (!current || current.job.id !== reply.jobId) {
       this.log.error({ worker: slot.index, jobId: reply.jobId }, 'vision worker answered a request it was not running');
       return;
     }
+    clearTimeout(current.watchdog);
+    if (current.timedOut) return; // too late: the job was given up and the worker is going
     slot.current = undefined;
     slot.busyMs += now() - current.sentAt;
     slot.jobs++;
     const job = current.job;
     const t = now();
     const timings = (w: WorkerTimings): PoolTimings => ({ ...w, queueMs: current.sentAt - job.submittedAt, wallMs: t - job.submittedAt });
+    if (job.kind === 'image' || job.kind === 'photo') this.requests.record(t - current.sentAt);
     if (reply.type === 'failed') {
       const parts = job.kind === 'embedBatch' ? job.parts : [job];
       this.counts.failed += parts.length;
-      for (const p of parts) p.reject(new PoolError(reply.code === 'error' ? 'failed' : reply.code, `vision worker ${slot.index}: ${reply.error}`));
+      if (reply.code === 'too-large' || reply.code === 'unreadable') {
+        // The image's own fault: the message (from image.ts) already says what to do.
+        for (const p of parts) p.reject(new PoolError(reply.code, reply.error));
+      } else if (reply.engineBroken) {
+        for (const p of parts) p.reject(new PoolError('failed', `vision worker ${slot.index} failed on ${describeJob(p)} (${reply.error}); the worker is being replaced, try again or send a smaller image`));
+        void slot.retire(`its TensorFlow.js backend aborted (${reply.error})`);
+      } else {
+        for (const p of parts) p.reject(new PoolError(reply.code === 'error' ? 'failed' : reply.code, `vision worker ${slot.index}: ${reply.error}`));
+      }
+    } else if (reply.type === 'imageAnalysed' && job.kind === 'image') {
+      job.resolve({
+        width: reply.width,
+        height: reply.height,
+        detector: reply.detector,
+        faces: reply.faces,
+        worker: slot.index,
+        backend: slot.backend?.name ?? 'unknown',
+        timings: { workerMs: reply.ms, queueMs: current.sentAt - job.submittedAt, wallMs: t - job.submittedAt },
+      });
+    } else if (reply.type === 'photoEmbedded' && job.kind === 'photo') {
+      job.resolve(reply.outcome as PhotoOutcome);
     } else if (reply.type === 'embeddedBatch' && job.kind === 'embedBatch') {
       const byId = new Map(job.parts.map((p) => [p.id, p]));
       for (const part of reply.parts) {
@@ -464,14 +620,20 @@ export class VisionPool {
       this.started[slot.index]?.reject(new Error(why));
       return;
     }
-    const lost = (code: 'lost' | 'closed') => (job: Job) => {
+    const lost = (code: 'lost' | 'closed' | 'timeout') => (job: Job) => {
       if (job.kind === 'embedBatch') return job.parts.forEach(lost(code));
       if (code === 'lost') this.counts.lost++;
-      const what = job.kind === 'analyse' ? `frame ${job.channel}#${job.meta.seq}` : `embed of frame ${job.frameId}`;
-      job.reject(new PoolError(code, code === 'lost' ? `${what} lost: ${why}; the worker is being replaced` : `${what}: vision pool closed`));
+      const what = describeJob(job);
+      const message = {
+        lost: `${what} lost: ${why}; the worker is being replaced`,
+        closed: `${what}: vision pool closed`,
+        timeout: `${what} was not done within ${this.opts.jobTimeoutMs / 1000} s; the worker was stopped and is being replaced (send a smaller image, or try again)`,
+      }[code];
+      job.reject(new PoolError(code, message));
     };
     const code = this.state === 'closing' || this.state === 'closed' ? 'closed' : 'lost';
-    if (slot.current) lost(code)(slot.current.job);
+    clearTimeout(slot.current?.watchdog);
+    if (slot.current) lost(slot.current.timedOut && code === 'lost' ? 'timeout' : code)(slot.current.job);
     slot.current = undefined;
     slot.priority.splice(0).forEach(lost(code));
     for (const id of slot.kept) this.keptBy.delete(id);
@@ -501,6 +663,7 @@ export class VisionPool {
   private breakDown(why: string): void {
     this.state = 'broken';
     for (const job of this.queue.drain()) job.reject(new PoolError('failed', `no vision worker could be started (${why})`));
+    this.requests.rejectAll(new PoolError('failed', `no vision worker could be started (${why})`));
   }
 
   /** Records a frame the worker now keeps; over keepFrames, the oldest is released. */

@@ -17,8 +17,12 @@ export interface SlotHandlers {
 export class WorkerSlot<Job = unknown> {
   worker: Worker | undefined;
   ready = false;
-  /** The one request the worker is running, with when it was sent. */
-  current: { job: Job; sentAt: number } | undefined;
+  /** The one request the worker is running, with when it was sent and its watchdog. */
+  current: { job: Job; sentAt: number; watchdog?: NodeJS.Timeout; timedOut?: boolean } | undefined;
+  /** Being replaced (hung, or its backend broke): no new request goes to it. */
+  retiring = false;
+  /** Test hook: starts left that report a failure instead of loading the models. */
+  failStartsForTest = 0;
   /** Requests bound to this worker (embeds of frames it keeps); they go before the shared queue. */
   readonly priority: Job[] = [];
   /** Frame ids the worker keeps, oldest first. The pool decides evictions, so this list is exact. */
@@ -44,8 +48,11 @@ export class WorkerSlot<Job = unknown> {
 
   start(): void {
     this.ready = false;
+    this.retiring = false;
     this.exitReason = undefined;
-    const worker = new Worker(WORKER_ENTRY, { workerData: { ...this.init, index: this.index } satisfies WorkerInit });
+    const failStart = this.failStartsForTest > 0;
+    if (failStart) this.failStartsForTest--;
+    const worker = new Worker(WORKER_ENTRY, { workerData: { ...this.init, index: this.index, ...(failStart ? { failStart } : {}) } satisfies WorkerInit });
     this.worker = worker;
     worker.on('message', (raw: unknown) => this.receive(worker, raw));
     // 'error' is an uncaught exception inside the worker; 'exit' always follows it.
@@ -70,6 +77,12 @@ export class WorkerSlot<Job = unknown> {
   async terminate(reason: string): Promise<void> {
     this.exitReason ??= reason;
     await this.worker?.terminate();
+  }
+
+  /** Takes the worker out of service and ends it; the pool's exit handler starts a new one. */
+  retire(reason: string): Promise<void> {
+    this.retiring = true;
+    return this.terminate(reason);
   }
 
   private receive(worker: Worker, raw: unknown): void {

@@ -5,7 +5,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { visionConfigSchema } from '../../config/schema.ts';
 import { createLogger, type LogLevel } from '../../shared/log.ts';
 import { VisionEngine } from '../engine.ts';
+import { ImageInputError } from '../image.ts';
 import { AnalyseError, FrameAnalyser } from './analyser.ts';
+import { analyseImage, embedUploadedPhoto, isEngineFatal, outcomeTransfer } from './requestJobs.ts';
 import {
   describeIssues,
   workerInitSchema,
@@ -14,6 +16,8 @@ import {
   type CrashRequest,
   type EmbedBatchRequest,
   type EmbedRequest,
+  type ImageRequest,
+  type PhotoRequest,
   type WorkerReply,
 } from './messages.ts';
 
@@ -24,11 +28,18 @@ const init = workerInitSchema.parse(workerData);
 const log = createLogger(init.logLevel as LogLevel).child({ worker: init.index });
 
 function post(reply: WorkerReply, transfer: ArrayBuffer[] = []): void {
-  port.postMessage(reply, transfer);
+  try {
+    port.postMessage(reply, transfer);
+  } catch (err) {
+    // A buffer Node will not move (one sharp made, say) is copied instead.
+    if (transfer.length === 0) throw err;
+    port.postMessage(reply);
+  }
 }
 
 async function start(): Promise<{ engine: VisionEngine; analyser: FrameAnalyser } | null> {
   try {
+    if (init.failStart && init.testHooks) throw new Error('test hook: this worker was told to fail its start');
     const vision = visionConfigSchema.parse(init.vision);
     const engine = await VisionEngine.create(vision, log);
     // Load the default detector now, so the first frame is not the one that waits for weights.
@@ -53,6 +64,11 @@ function serve(engine: VisionEngine, analyser: FrameAnalyser): void {
   function crash(req: CrashRequest): Promise<never> {
     log.warn({ mode: req.mode }, 'test hook: crashing this worker');
     if (req.mode === 'exit') process.exit(70);
+    if (req.mode === 'abort') return Promise.reject(new WebAssembly.RuntimeError('Aborted(). test hook: a wasm abort'));
+    if (req.mode === 'hang') {
+      // Spins like a kernel stuck in a loop: no message is read or answered until terminate().
+      for (;;);
+    }
     // Thrown from a fresh macrotask so nothing catches it: the thread dies of an uncaught exception.
     setImmediate(() => {
       throw new Error('test hook: uncaught exception in vision worker');
@@ -115,8 +131,28 @@ function serve(engine: VisionEngine, analyser: FrameAnalyser): void {
     post({ type: 'embeddedBatch', jobId: req.jobId, parts, timings: out.timings, ...status() }, transfer);
   }
 
-  function fail(jobId: number, code: 'bad-request' | 'evicted' | 'error', error: string): void {
-    post({ type: 'failed', jobId, code, error, ...status() });
+  async function image(req: ImageRequest): Promise<void> {
+    const t0 = performance.now();
+    const out = await analyseImage(engine, req.bytes, { source: req.source, detector: req.detector, embeddings: req.embeddings });
+    post({ type: 'imageAnalysed', jobId: req.jobId, ...out, ms: performance.now() - t0, ...status() });
+  }
+
+  async function photo(req: PhotoRequest): Promise<void> {
+    const t0 = performance.now();
+    const outcome = await embedUploadedPhoto(engine, req.name, req.bytes, { augment: req.augment, views: req.views });
+    post({ type: 'photoEmbedded', jobId: req.jobId, outcome, ms: performance.now() - t0, ...status() }, outcomeTransfer(outcome));
+  }
+
+  type FailCode = 'bad-request' | 'evicted' | 'error' | 'too-large' | 'unreadable';
+  function fail(jobId: number, code: FailCode, error: string, engineBroken = false): void {
+    post({ type: 'failed', jobId, code, error, ...(engineBroken ? { engineBroken } : {}), ...status() });
+  }
+
+  /** A `__crash … midJob` request for a job that is not a frame analyse: it strikes as the job starts. */
+  async function strikeMidJob(): Promise<void> {
+    const midJob = crashMidJob;
+    crashMidJob = undefined;
+    if (midJob) await crash(midJob);
   }
 
   // Requests run one after another on this chain; the pool sends one job at a time anyway, but
@@ -144,11 +180,17 @@ function serve(engine: VisionEngine, analyser: FrameAnalyser): void {
         if (req.type === 'analyse') await analyse(req);
         else if (req.type === 'embed') await embed(req);
         else if (req.type === 'embedBatch') await embedBatch(req);
+        else if (req.type === 'image') await strikeMidJob().then(() => image(req));
+        else if (req.type === 'photo') await strikeMidJob().then(() => photo(req));
         else analyser.release(req.frameId);
       } catch (err) {
         if (req.type === 'release') return void log.error({ err }, 'release failed');
         if (err instanceof AnalyseError) fail(req.jobId, err.code, err.message);
-        else fail(req.jobId, 'error', err instanceof Error ? err.message : String(err));
+        else if (err instanceof ImageInputError) fail(req.jobId, err.reason, err.message);
+        else if (isEngineFatal(err)) {
+          log.error({ err }, 'the TensorFlow.js backend aborted; this worker will be replaced');
+          fail(req.jobId, 'error', err instanceof Error ? err.message : String(err), true);
+        } else fail(req.jobId, 'error', err instanceof Error ? err.message : String(err));
       }
     });
   });
