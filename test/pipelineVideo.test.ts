@@ -1,15 +1,16 @@
 // Acceptance of the live pipeline on a video with exact ground truth. The video is made here from
 // the labelled group photos (test/helpers/videos.ts): five shots with known camera motion (pan,
 // zoom, static) and hard cuts between them, so every face's box is known in every frame. A roster
-// of the 8 players is enrolled and trained in a temporary data dir (gallery crops, the built-in
-// negatives and 200 LFW strangers), then the file runs through the same SourcePipeline as
-// `facecast analyze` (ffmpeg source at 5 fps, the vision worker pool, tracker, classifier).
+// of the 8 players is enrolled the way a broadcaster's media kit comes (one photo per player, no
+// imported negatives: only the built-in ones) and trained in a temporary data dir, then the file
+// runs through the same SourcePipeline as `facecast analyze` (ffmpeg source at 5 fps, the vision
+// worker pool, tracker, classifier).
 //
-// Asserted per labelled face and shot: named correctly on ≥ 90 % of the frames where it is visible
+// Asserted per labelled face and shot: named correctly on ≥ 95 % of the frames where it is visible
 // after the first second of the shot; never a wrong name, the stranger never named; at most one ID
 // switch; a hard cut ends every old track at the first frame of the new shot. IDF1 and ID switches
 // are printed for the record.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,7 @@ import { loadConfig } from '../src/config/load.ts';
 import type { Config } from '../src/config/schema.ts';
 import { FfmpegFrameSource, resolveFfmpeg } from '../src/ingest/index.ts';
 import { SourcePipeline, type FrameAnalysis, type PipelineSummary } from '../src/pipeline/sourcePipeline.ts';
-import { addNegativePhotos, ensureBuiltinNegatives, Recognizer, trainRoster } from '../src/recognition/service.ts';
+import { ensureBuiltinNegatives, Recognizer, trainRoster } from '../src/recognition/service.ts';
 import { saveModel } from '../src/recognition/store.ts';
 import { enrolPhotos, readPhotos } from '../src/roster/enroll.ts';
 import { openRoster, type Roster } from '../src/roster/roster.ts';
@@ -30,8 +31,7 @@ import { acceptanceShots, buildVideo, formatScore, scoreRun, type RunScore, type
 const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
 const GROUP = join(FIXTURES, 'faces', 'group');
 const GALLERY = join(FIXTURES, 'faces', 'gallery');
-const LFW = join(FIXTURES, 'lfw-view1');
-const HAVE_FIXTURES = [join(GROUP, 'labels.json'), GALLERY, LFW].every((p) => existsSync(p));
+const HAVE_FIXTURES = [join(GROUP, 'labels.json'), GALLERY].every((p) => existsSync(p));
 if (!HAVE_FIXTURES) console.warn(`real-data fixtures not found at ${FIXTURES} (a fresh clone has no ../shared): pipeline video acceptance skipped`);
 
 const PLAYERS = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'] as const;
@@ -39,23 +39,9 @@ const PLAYERS = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'shel
 const SHOT_SECONDS = 4;
 /** Enrolment views per gallery photo (the default 12 doubles enrolment time for little gain here). */
 const ENROL_VIEWS = 6;
-const LFW_NEGATIVES = 200;
-const MIN_NAMED = 0.9;
-/** First image of `count` LFW people spread evenly over the alphabetical list. */
-function lfwSample(count: number): string[] {
-  const people = readdirSync(LFW, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort();
-  const files: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const person = people[Math.floor((i * people.length) / count)]!;
-    const first = readdirSync(join(LFW, person)).filter((f) => f.endsWith('.jpg')).sort()[0];
-    if (first) files.push(join(LFW, person, first));
-  }
-  return files;
-}
-
+/** One headshot per player: the roster a broadcaster has. */
+const PHOTOS = 1;
+const MIN_NAMED = 0.95;
 /** Players, enrolment, negatives and a trained model in config.dataDir, the way the CLI does it. */
 async function trainDataDir(config: Config): Promise<Roster> {
   const roster = openRoster(config.dataDir);
@@ -63,17 +49,16 @@ async function trainDataDir(config: Config): Promise<Roster> {
   try {
     for (const id of PLAYERS) {
       roster.upsertPlayer({ id, name: id[0]!.toUpperCase() + id.slice(1) }, 'test');
-      const photos = await readPhotos([1, 2, 3, 4, 5].map((i) => join(GALLERY, id, `${id}${i}.png`)));
+      const photos = await readPhotos(Array.from({ length: PHOTOS }, (_, i) => join(GALLERY, id, `${id}${i + 1}.png`)));
       const reports = await enrolPhotos(engine, roster, id, photos, { augment: true, views: ENROL_VIEWS, actor: 'test' });
       const enrolled = reports.filter((r) => r.status === 'enrolled').length;
-      if (enrolled < 4) throw new Error(`only ${enrolled} of 5 gallery photos of ${id} enrolled: ${reports.map((r) => r.message).join('; ')}`);
+      if (enrolled < PHOTOS) throw new Error(`only ${enrolled} of ${PHOTOS} gallery photos of ${id} enrolled: ${reports.map((r) => r.message).join('; ')}`);
     }
     await ensureBuiltinNegatives(engine, roster);
-    await addNegativePhotos(engine, roster, lfwSample(LFW_NEGATIVES), 'lfw', 'test');
   } finally {
     await engine.dispose();
   }
-  const { model } = trainRoster(roster, { embedder: 'faceRecognitionNet', detector: config.vision.detector, alignment: config.vision.alignment }, { augmented: true });
+  const { model } = trainRoster(roster, { embedder: 'faceRecognitionNet', detector: config.vision.detector, alignment: config.vision.alignment }, { augmented: true, openSet: config.recognition.openSet });
   saveModel(config.dataDir, model);
   return roster;
 }
@@ -137,7 +122,7 @@ describe.skipIf(!HAVE_FIXTURES)('live pipeline on a video with exact ground trut
     expect(score.analysed).toEqual(video.frames.filter((f) => f.index % 5 === 0).map((f) => f.index));
   });
 
-  it('(a) names every labelled player on at least 90 % of the frames where the face is visible after the first second of its shot', () => {
+  it('(a) names every labelled player on at least 95 % of the frames where the face is visible after the first second of its shot', () => {
     const players = score.faces.filter((f) => f.name !== null);
     expect(players.length).toBe(22); // 4 + 2 + 5 + 6 + 5 labelled players; the stranger is (c)
     for (const f of players) expect(f.counted, `${f.photo} ${f.name}: counted frames`).toBeGreaterThanOrEqual(10);

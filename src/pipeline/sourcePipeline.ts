@@ -194,7 +194,12 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
           embeddings.set(faceIndex, e.embeddings[i]!);
           if (!recognizer) return;
           const p = recognizer.predict(e.embeddings[i]!);
-          inputs[faceIndex]!.prediction = { identity: p.identity ? { id: p.identity.id, confidence: p.identity.confidence } : null };
+          const os = p.best.openSet;
+          inputs[faceIndex]!.prediction = {
+            identity: p.identity ? { id: p.identity.id, confidence: p.identity.confidence } : null,
+            // Only a face held back by the distance alone carries evidence: one another gate refused says nothing for the candidate.
+            evidence: os && p.rejectedBy.every((g) => g === 'falseAcceptRate') ? { id: p.best.id, llr: os.llr, llrAtThreshold: os.llrAtThreshold } : null,
+          };
         });
         embedded = e.embedded.length;
       } catch (err) {

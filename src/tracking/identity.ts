@@ -11,12 +11,20 @@
 //  - a rival replaces it directly only with switchMargin more evidence; usually the share of the
 //    current name collapses first and the track goes through "no name" before the rival qualifies;
 //  - suspended (reported as no name) when the tracker is unsure the track is still the same face.
+//
+// Faces the open-set rule held back still carry evidence: each one's log-likelihood ratio for its
+// best candidate (from the embedder's measured distances) is summed per candidate and discounted for
+// how alike a track's faces are; once that reaches what one face on the threshold gives, the
+// candidate's further faces count as accepted. Eight moderately convincing faces then name a
+// player, while one lucky face of a stranger still needs company.
 import { resolveBlock, type IdentityConfig } from './options.ts';
 
 /** What identity.ts reads of a classifier answer; the classifier's Prediction fits. */
 export interface EvidencePrediction {
   /** The accepted player, or null for "unknown" (the open-set gates refused every player). */
   identity: { id: string; confidence: number } | null;
+  /** The best candidate's log-likelihood ratio, also when held back, and that of a face on its threshold. */
+  evidence?: { id: string; llr: number; llrAtThreshold: number } | null;
 }
 
 export interface TrackIdentity {
@@ -34,6 +42,10 @@ export interface CandidateEvidence {
   observations: number;
   /** evidence / (all players' evidence + unknown evidence). */
   support: number;
+  /** Summed log-likelihood ratio of the faces where this player was the best candidate, discounted for frame correlation. */
+  llr?: number;
+  /** Faces accepted on the track's accumulated evidence rather than on their own. */
+  promoted?: number;
 }
 
 export interface IdentityState {
@@ -57,10 +69,17 @@ interface Tally {
   observations: number;
 }
 
+interface LlrTally {
+  sum: number;
+  faces: number;
+  promoted: number;
+}
+
 export class IdentityEvidence {
   private readonly opts: IdentityConfig;
   private readonly nameOf: NameLookup | undefined;
   private readonly tallies = new Map<string, Tally>();
+  private readonly llrs = new Map<string, LlrTally>();
   private unknown = 0;
   private counted = 0;
   private current: string | null = null;
@@ -87,7 +106,7 @@ export class IdentityEvidence {
   observe(prediction: EvidencePrediction, quality: number): boolean {
     const q = Math.min(1, Math.max(0, quality));
     if (!(q >= this.opts.minQuality) || q === 0) return false;
-    const accepted = prediction.identity;
+    const accepted = prediction.identity ?? this.promoted(prediction.evidence);
     const weight =
       accepted === null
         ? q * this.opts.unknownWeight
@@ -118,6 +137,26 @@ export class IdentityEvidence {
   }
 
   /**
+   * Adds a face's log-likelihood ratio to its candidate's sum; a held-back face counts as accepted
+   * (with the least confidence) when the discounted sum has reached the one-face threshold.
+   */
+  private promoted(ev: EvidencePrediction['evidence']): { id: string; confidence: number } | null {
+    if (!ev) return null;
+    const t = this.llrs.get(ev.id) ?? { sum: 0, faces: 0, promoted: 0 };
+    t.sum += ev.llr;
+    t.faces++;
+    this.llrs.set(ev.id, t);
+    if (ev.llr <= 0 || t.faces < this.opts.minObservations) return null;
+    if (this.discountedLlr(t) < ev.llrAtThreshold) return null;
+    t.promoted++;
+    return { id: ev.id, confidence: 0 };
+  }
+
+  private discountedLlr(t: LlrTally): number {
+    return t.sum / (1 + this.opts.frameCorrelation * (t.faces - 1));
+  }
+
+  /**
    * There is a name and the last counted answer was not that name (another player or unknown).
    * The tracker then asks for an embedding every frame instead of every recheckEvery frames, so a
    * silent track swap is settled by evidence in a few frames, not a few re-checks.
@@ -138,6 +177,7 @@ export class IdentityEvidence {
   /** Forget everything. */
   reset(): void {
     this.tallies.clear();
+    this.llrs.clear();
     this.unknown = 0;
     this.counted = 0;
     this.current = null;
@@ -148,7 +188,10 @@ export class IdentityEvidence {
   state(): IdentityState {
     const total = this.total();
     const candidates = [...this.tallies.entries()]
-      .map(([id, t]) => ({ id, evidence: t.evidence, observations: t.observations, support: total > 0 ? t.evidence / total : 0 }))
+      .map(([id, t]) => {
+        const l = this.llrs.get(id);
+        return { id, evidence: t.evidence, observations: t.observations, support: total > 0 ? t.evidence / total : 0, ...(l ? { llr: this.discountedLlr(l), promoted: l.promoted } : {}) };
+      })
       .sort((a, b) => b.evidence - a.evidence || a.id.localeCompare(b.id));
     return {
       identity: this.identity,

@@ -82,6 +82,9 @@ export const identityConfigSchema = z
         'A rival qualifying for the name replaces the current one directly only with this much more evidence. With giveSupport + keepSupport > 1 (the defaults) a rival never qualifies while the name holds: the name always drops to none first.',
       ),
     confidencePrior: z.number().min(0).describe('Pseudo-evidence added to the total when reporting confidence, so few observations never read as 1.'),
+    frameCorrelation: unit().describe(
+      'How alike consecutive faces of one track are, 0 (independent) … 1 (copies): n faces count as n / (1 + frameCorrelation·(n − 1)) faces of evidence. A face the open-set rule held back counts as accepted once its candidate\'s summed log-likelihood ratio, so discounted, reaches what one face on the threshold gives.',
+    ),
   })
   .refine((o) => o.keepSupport <= o.giveSupport, { message: 'keepSupport must be ≤ giveSupport (hysteresis)', path: ['keepSupport'] })
   .describe('Per-track identity from quality-weighted classifier answers, with hysteresis. A wrong name on air is worse than none.');
@@ -155,6 +158,7 @@ export const DEFAULT_TRACKING_CONFIG: TrackingConfig = {
     keepSupport: 0.5,
     switchMargin: 1,
     confidencePrior: 1,
+    frameCorrelation: 0.5,
   },
   shotCut: {
     hueBins: 16,
