@@ -23,7 +23,10 @@ export async function recognizeImage(engine: VisionEngine, file: string, opts: R
   // Identity needs the embedding even when the caller does not want it printed.
   const faces = await engine.analyse(image, { detector, embeddings: Boolean(opts.embeddings || recognizer) });
   for (const f of faces) {
-    if (recognizer && f.embedding) f.identity = recognizer.identify(f.embedding);
+    if (recognizer && f.embedding) {
+      const { identity, decision } = recognizer.decide(f.embedding);
+      Object.assign(f, { identity, decision });
+    }
     if (!opts.embeddings) delete f.embedding;
   }
   return {
@@ -37,18 +40,31 @@ export async function recognizeImage(engine: VisionEngine, file: string, opts: R
   };
 }
 
+/** The name, or "unknown" with the best candidate and what held it back. */
+function identityCell(f: ImageResult['faces'][number]): string {
+  if (f.identity === undefined) return '';
+  if (f.identity) return `${f.identity.name} (${fmt(f.identity.confidence * 100)} %, d ${fmt(f.decision?.distance ?? NaN, 3)})`;
+  const d = f.decision;
+  if (!d) return 'unknown';
+  const limit = d.threshold !== undefined ? ` / ${fmt(d.threshold, 3)}` : '';
+  return `unknown (best ${d.candidate.name}: d ${fmt(d.distance, 3)}${limit}, p ${fmt(d.probability, 2)}; held back by ${d.heldBackBy.join(', ')})`;
+}
+
 function printHuman(r: ImageResult): void {
   process.stdout.write(`\n${r.file}  ${r.width}×${r.height}  ${r.faces.length} face(s)  ${fmt(r.ms)} ms  [${r.detector} on ${r.backend}]\n`);
   if (r.faces.length === 0) return;
   const rows = r.faces.map((f, i) => [
     i + 1,
-    f.identity === undefined ? '' : f.identity ? `${f.identity.name} (${fmt(f.identity.confidence * 100)} %)` : 'unknown',
+    identityCell(f),
     f.box.map((v) => fmt(v)).join(', '),
     fmt(f.score, 3),
     f.landmarks.map(([x, y]) => `${fmt(x)},${fmt(y)}`).join(' '),
     f.embedding ? f.embedding.slice(0, 3).map((v) => fmt(v, 3)).join(' ') + ' …' : '',
   ]);
   process.stdout.write(table(['#', 'identity', 'box x, y, w, h', 'score', 'landmarks (eyes, nose, mouth)', 'embedding'], rows) + '\n');
+  r.faces.forEach((f, i) => {
+    if (f.decision) process.stdout.write(`  ${i + 1}: ${f.decision.reason}\n`);
+  });
 }
 
 /** Runs the command; resolves to the process exit code (1 when any file failed). */

@@ -66,13 +66,21 @@ export async function runTrain(opts: TrainCliOptions, config: Config, log: Logge
     const t = model.classifier.thresholds;
     const adapter = model.classifier.adapter;
     const adapterSummary = adapter && { used: adapter.used, reason: adapter.reason, training: adapter.training, cv: adapter.cv, lfw: adapter.lfw };
-    if (opts.json) printJson({ path, seconds, thresholds: t, metrics: m, ...(adapterSummary ? { adapter: adapterSummary } : {}) });
+    const os = model.classifier.openSet;
+    const openSet = os && { setup: os.setup, falseAcceptRate: os.falseAcceptRate, chances: os.chances, distanceMax: os.distanceMax, fittedGates: os.fittedGates, fittedGatesNote: os.fittedGatesNote, measured: os.measured };
+    if (opts.json) printJson({ path, seconds, thresholds: t, ...(openSet ? { openSet } : {}), metrics: m, ...(adapterSummary ? { adapter: adapterSummary } : {}) });
     else {
       process.stdout.write(
         `trained on ${m.players} players, ${m.samples} embeddings${model.augmented ? ' (with augmented views)' : ''}, ${m.negatives} negatives in ${fmt(seconds, 1)} s\n` +
           `C = ${m.C}; cross-validated identification ${fmt(m.cvAccuracy * 100, 1)} %; genuine accept ${fmt(m.genuineAcceptRate * 100, 1)} %; ` +
           `false accepts ${m.falseAccepts} of ${m.impostorTrials} impostor trials\n` +
-          `thresholds: probability ≥ ${fmt(t.pMin, 3)}, margin ≥ ${fmt(t.marginMin, 3)}, distance ≤ ${fmt(t.distMax, 3)} (${m.thresholdSource})\n` +
+          (os
+            ? `open-set rule: a face is named when within ${fmt(os.distanceMax, 3)} of its player's nearest photo and no other player's photo is nearer ` +
+              `(target: ${fmt(os.falseAcceptRate * 100, 2)} % of strangers' faces named; ${fmt(os.chances, 1)} chances from the roster's photos; ` +
+              `embedder statistics: ${os.measured})\n` +
+              `roster-fitted gates ${os.fittedGates ? '' : '(not applied) '}${os.fittedGatesNote.replace(/^(on|off): /, '')}: ` +
+              `probability ≥ ${fmt(t.pMin, 3)}, margin ≥ ${fmt(t.marginMin, 3)}, distance ≤ ${fmt(t.distMax, 3)} (${m.thresholdSource})\n`
+            : `thresholds: probability ≥ ${fmt(t.pMin, 3)}, margin ≥ ${fmt(t.marginMin, 3)}, distance ≤ ${fmt(t.distMax, 3)} (${m.thresholdSource})\n`) +
           `saved ${path}\n`,
       );
       for (const w of m.warnings) process.stdout.write(`warning: ${w}\n`);

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.ts';
 import type { FrameSource, SourceStatus } from '../ingest/types.ts';
 import type { Logger } from '../shared/log.ts';
-import type { Frame, Identity } from '../shared/protocol.ts';
+import type { Decision, Frame, Identity } from '../shared/protocol.ts';
 import type { Recognizer } from '../recognition/service.ts';
 import { ShotCutDetector } from '../tracking/shotCut.ts';
 import { Tracker, type EmbeddingPlan, type EndedTrack, type TrackInput, type TrackSnapshot } from '../tracking/tracker.ts';
@@ -24,6 +24,8 @@ export interface TrackOut {
   score: number;
   identity: Identity | null;
   state: TrackSnapshot['state'];
+  /** The decision on the track's last embedded face: its best candidate and what named it or held it back. */
+  decision?: Decision;
 }
 
 /** One analysed frame: the JSON line of `facecast analyze`, and what the overlay logic reacts to. */
@@ -90,6 +92,8 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
   private readonly latency = new LatencyWindow();
   private readonly screen = new ScreenTime();
   private readonly trackIds = new Set<number>();
+  /** Each live track's last decision, so a track that stays unknown can say why. */
+  private readonly decisions = new Map<number, Decision>();
   private readonly cutSeqs: number[] = [];
   private analysed = 0;
   private poolDropped = 0;
@@ -186,6 +190,7 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
     const plan = this.tracker.plan(inputs, meta);
     const toEmbed = recognizer ? plan.embed : this.paceWithoutModel(plan);
     const embeddings = new Map<number, Float32Array>();
+    const decisions = new Map<number, Decision>();
     let embedded = 0;
     if (toEmbed.length > 0) {
       try {
@@ -193,7 +198,8 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
         e.embedded.forEach((faceIndex, i) => {
           embeddings.set(faceIndex, e.embeddings[i]!);
           if (!recognizer) return;
-          const p = recognizer.predict(e.embeddings[i]!);
+          const { prediction: p, decision } = recognizer.decide(e.embeddings[i]!);
+          decisions.set(faceIndex, decision);
           const os = p.best.openSet;
           inputs[faceIndex]!.prediction = {
             identity: p.identity ? { id: p.identity.id, confidence: p.identity.confidence } : null,
@@ -211,6 +217,11 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
     const snapshots = this.tracker.update(inputs, meta);
     const ended = this.tracker.takeEnded();
     if (this.memory) this.remember(snapshots, ended, embeddings, meta);
+    for (const t of snapshots) {
+      const d = t.detection === null ? undefined : decisions.get(t.detection);
+      if (d) this.decisions.set(t.id, d);
+    }
+    for (const e of ended) this.decisions.delete(e.id);
     const tracks = snapshots.map((t): TrackOut => {
       this.trackIds.add(t.id);
       const name = t.identity ? (t.identity.name ?? recognizer?.model.players[t.identity.id] ?? t.identity.id) : '';
@@ -220,6 +231,7 @@ export class SourcePipeline extends EventEmitter<SourcePipelineEvents> {
         score: Math.round(t.score * 1000) / 1000,
         identity: t.identity ? { id: t.identity.id, name, confidence: Math.round(t.identity.confidence * 1000) / 1000 } : null,
         state: t.state,
+        ...(this.decisions.has(t.id) ? { decision: this.decisions.get(t.id)! } : {}),
       };
     });
     // On screen now: named tracks that were seen in this very frame.

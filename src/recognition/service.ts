@@ -10,10 +10,12 @@ import { decodeImage, ImageInputError } from '../vision/image.ts';
 import { embeddingSetupKey, type EmbeddingSetup } from '../vision/setup.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { loadClassifier, trainClassifier, type Classifier, type TrainSample } from './linearSvmClassifier.ts';
+import { loadClassifier, trainClassifier, type Classifier, type Prediction, type TrainSample } from './linearSvmClassifier.ts';
 import { loadModel, STORED_MODEL_VERSION, type StoredModel } from './store.ts';
 import type { OpenSetOptions, TrainOptions } from './model.ts';
 import { adaptAndTrain, type AdaptOptions } from './adapt/adaptRoster.ts';
+import { explain } from './explain.ts';
+import type { Decision } from '../shared/protocol.ts';
 
 export interface IdentityAnswer {
   id: string;
@@ -257,6 +259,15 @@ export class Recognizer {
     if (!identity) return null;
     const name = this.roster?.getPlayer(identity.id)?.name ?? this.model.players[identity.id] ?? identity.id;
     return { id: identity.id, name, confidence: Math.round(identity.confidence * 1000) / 1000 };
+  }
+
+  /** The name (or null) with the decision behind it, for people and machines that ask why. */
+  decide(embedding: ArrayLike<number>): { identity: IdentityAnswer | null; decision: Decision; prediction: Prediction } {
+    const p = this.classifier.predict(embedding);
+    const nameOf = (id: string) => this.roster?.getPlayer(id)?.name ?? this.model.players[id] ?? id;
+    const identity = p.identity ? { id: p.identity.id, name: nameOf(p.identity.id), confidence: Math.round(p.identity.confidence * 1000) / 1000 } : null;
+    const fitted = this.model.classifier.openSet?.fittedGates ?? true;
+    return { identity, decision: explain(p, nameOf, fitted ? this.model.classifier.thresholds : undefined), prediction: p };
   }
 
   /** The full prediction, for diagnostics and evaluation. */

@@ -102,6 +102,10 @@ export class OperatorFeed {
       state: t.state,
       onAir: t.identity ? this.onAirStatus(t.identity.id) : null,
       thumb: this.thumbs.get(t.id)?.jpeg ?? null,
+      candidate: t.decision
+        ? { name: t.decision.candidate.name, distance: t.decision.distance, threshold: t.decision.threshold ?? null, heldBackBy: t.decision.heldBackBy }
+        : null,
+      why: t.decision?.reason ?? null,
     }));
   }
 

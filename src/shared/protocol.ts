@@ -14,6 +14,22 @@ export const identitySchema = z
   .describe('the recognised player; null means unknown');
 export type Identity = z.infer<typeof identitySchema>;
 
+export const decisionSchema = z
+  .object({
+    candidate: z.object({ id: z.string(), name: z.string() }).describe('the best-ranked player, named or not'),
+    accepted: z.boolean(),
+    distance: z.number().describe("euclidean distance to the candidate's nearest reference photo"),
+    threshold: z.number().optional().describe('the largest distance the open-set rule accepts for that photo'),
+    falseAcceptRate: z.number().optional().describe('share of strangers\' faces (per photo) that come this close, from the embedder\'s measured distances'),
+    probability: z.number().describe("the classifier's calibrated score for the candidate"),
+    margin: z.number().describe('… over the runner-up'),
+    runnerUp: z.object({ id: z.string(), name: z.string(), distance: z.number() }).optional().describe('the nearest photo of any other player'),
+    heldBackBy: z.array(z.string()).describe('rules that kept the name back: falseAcceptRate, nearest, probability, margin, distance; empty when named'),
+    reason: z.string().describe('the same in one line for an operator'),
+  })
+  .describe('why a face got its name, or why it stayed unknown');
+export type Decision = z.infer<typeof decisionSchema>;
+
 export const faceResultSchema = z.object({
   box: boxSchema,
   score: z.number().min(0).max(1).describe('detector confidence'),
@@ -22,6 +38,7 @@ export const faceResultSchema = z.object({
     .describe('left eye, right eye, nose tip, left mouth corner, right mouth corner'),
   embedding: z.array(z.number()).length(128).optional().describe('L2-normalised 128-D face embedding'),
   identity: identitySchema.nullable().optional().describe('present once a roster model exists: the player, or null for unknown'),
+  decision: decisionSchema.optional().describe('present once a roster model exists: the best candidate and the rule that named it or held it back'),
 });
 export type FaceResult = z.infer<typeof faceResultSchema>;
 
@@ -160,6 +177,12 @@ export const trackRowSchema = z.object({
   state: z.string().describe('tracker state: tentative, confirmed, lost'),
   onAir: z.enum(['cued', 'on-air', 'cooldown']).nullable(),
   thumb: z.string().nullable().describe('base64 JPEG face crop (about 96 px), refreshed now and then'),
+  candidate: z
+    .object({ name: z.string(), distance: z.number(), threshold: z.number().nullable(), heldBackBy: z.array(z.string()) })
+    .nullable()
+    .optional()
+    .describe("the best candidate of the track's last embedded face and the rules that held it back (empty when it passed)"),
+  why: z.string().nullable().optional().describe('the decision on that face in one line'),
 });
 export type TrackRow = z.infer<typeof trackRowSchema>;
 

@@ -44,17 +44,19 @@ export class OnScreen {
     const relabel = el('button', { class: 'btn small', text: 'Relabel', on: { click: () => this.relabel(trackId) } });
     const cue = el('button', { class: 'btn small cue', text: 'Cue', on: { click: () => this.cue(trackId) } });
     const name = el('div', { class: 'name' });
+    const why = el('div', { class: 'why' });
     // Name on top, the corrections under it: the row stays narrow enough for a 1366 px screen.
     const cells = {
       thumb: el('td', {}, thumb),
       id: el('td', { class: 'tid' }),
-      who: el('td', { class: 'who' }, name, el('div', { class: 'row-actions' }, cue, select, relabel)),
+      who: el('td', { class: 'who' }, name, why, el('div', { class: 'row-actions' }, cue, select, relabel)),
       conf: el('td', { class: 'conf' }, el('span', { class: 'bar' }, el('i')), el('span', { class: 'v' })),
       time: el('td', { class: 'num' }),
       air: el('td', {}, el('span', { class: 'badge' })),
     };
     const tr = el('tr', { data: { trackId } }, ...Object.values(cells));
     cells.name = name;
+    cells.why = why;
     const row = { tr, cells, thumb, select, cue, goneAt: null, playerId: null };
     this.fillSelect(select);
     return row;
@@ -104,6 +106,10 @@ export class OnScreen {
     setText(cells.name, t.name ?? 'unknown');
     cells.name.classList.toggle('unknown', !t.playerId);
     cells.name.title = `tracker: ${t.state}`;
+    // An unknown track says who it resembles most and what kept the name back; the full line on hover.
+    const c = t.candidate;
+    setText(cells.why, !t.playerId && c ? `best ${c.name}: d ${c.distance.toFixed(3)}${c.threshold !== null ? ` / ${c.threshold.toFixed(3)}` : ''}${c.heldBackBy.length ? ` · ${c.heldBackBy.join(', ')}` : ' · waiting for more frames'}` : '');
+    cells.why.title = t.why ?? '';
     cells.conf.querySelector('i').style.width = `${Math.round((t.confidence ?? 0) * 100)}%`;
     setText(cells.conf.querySelector('.v'), pct(t.confidence));
     setText(cells.time, duration(t.onScreenMs));

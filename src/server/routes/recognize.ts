@@ -31,7 +31,10 @@ async function recognize(ctx: AppContext, req: Request): Promise<RecognizeRespon
   const image = await pool.analyseImage(file.bytes, { source, detector, embeddings: Boolean(recognizer) || wantEmbeddings });
   const faces = image.faces;
   for (const f of faces) {
-    if (recognizer && f.embedding) f.identity = recognizer.identify(f.embedding);
+    if (recognizer && f.embedding) {
+      const { identity, decision } = recognizer.decide(f.embedding);
+      Object.assign(f, { identity, decision });
+    }
     if (!wantEmbeddings) delete f.embedding;
   }
   const out: RecognizeResponse = {
