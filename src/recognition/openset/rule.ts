@@ -14,12 +14,14 @@ const TABLE_STEP = 0.005;
 const TABLE_END = 1.6;
 /** Cohort size at which a reference's measured shift counts fully (fewer: shrunk towards none). */
 const SHIFT_PRIOR = 10;
+/** Fewer negatives than this do not describe strangers well enough to move a threshold. */
+const MIN_COHORT = 20;
 
 export const openSetSchema = z.object({
   setup: z.string().describe('embedding setup whose measured statistics set the threshold'),
   measured: z.string().describe('how those statistics were measured, in one line'),
   falseAcceptRate: z.number().min(0).max(1).describe('target: share of strangers\' faces named, per face, whole roster'),
-  chances: z.number().int().positive().describe('reference photos a stranger is compared with'),
+  chances: z.number().positive().describe('chances a stranger has: Σ over players of (their photos)^galleryExponent'),
   distanceMax: z.number().nonnegative().describe('distance at the per-photo false-accept rate falseAcceptRate / chances'),
   genuineMean: z.number().describe('mean distance of two photos of one person (confidence 1 there)'),
   table: z
@@ -43,7 +45,7 @@ export interface OpenSetBuildInput {
   falseAcceptRate: number;
   /** Real photos per class, raw embedding space. */
   references: ArrayLike<number>[][];
-  /** Faces known not to be players, raw embedding space. */
+  /** Faces known not to be players, raw embedding space: the cohort a reference's closeness to strangers is measured on. */
   negatives: ArrayLike<number>[];
 }
 
@@ -56,15 +58,18 @@ export function euclidean(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** Threshold, per-reference tightening and lookup tables for a roster. */
 export function buildOpenSet(input: OpenSetBuildInput): Omit<SavedOpenSet, 'fittedGates' | 'fittedGatesNote'> {
   const model = new DistanceModel(input.stats);
-  const chances = Math.max(1, input.references.reduce((s, r) => s + r.length, 0));
+  // Photos of one person are alike: n of them give a stranger about n^e chances, not n.
+  const chances = Math.max(1, input.references.reduce((s, r) => s + (r.length > 0 ? r.length ** input.stats.galleryExponent : 0), 0));
   // 1 − (1 − α)^(1/N): the per-photo rate at which N independent chances stay within α.
   const perPhoto = -Math.expm1(Math.log1p(-Math.min(input.falseAcceptRate, 0.999999)) / chances);
   const distanceMax = model.distanceAt(perPhoto);
   const popMean = input.stats.impostor.mean;
-  const references = input.references.map((refs, c) =>
+  // Other players' photos are not in the cohort: a media kit's photos resemble each other in
+  // lighting and framing, which says nothing about how close a stranger on air comes.
+  const cohort = input.negatives;
+  const references = input.references.map((refs) =>
     refs.map((e) => {
-      const cohort = [...input.negatives, ...input.references.flatMap((rs, k) => (k === c ? [] : rs))];
-      if (cohort.length === 0) return { e: Array.from(e), shift: 0 };
+      if (cohort.length < MIN_COHORT) return { e: Array.from(e), shift: 0 };
       const mean = cohort.reduce((s, x) => s + euclidean(e, x), 0) / cohort.length;
       const w = cohort.length / (cohort.length + SHIFT_PRIOR);
       return { e: Array.from(e), shift: round(Math.min(0, w * (mean - popMean))) };
