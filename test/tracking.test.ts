@@ -461,6 +461,48 @@ describe('Tracker embedding plan', () => {
 describe('IdentityEvidence', () => {
   const o = DEFAULT_TRACKING_CONFIG.identity;
 
+  describe('evidence of faces the open-set rule held back', () => {
+    // A face on the threshold gives LLR 3.3 (the default roster's); moderately convincing faces give 2.
+    const heldBack = (id: string, llr: number): EvidencePrediction => ({ identity: null, evidence: { id, llr, llrAtThreshold: 3.3 } });
+
+    it('names a track after a few moderately convincing faces, counted as correlated', () => {
+      const ev = new IdentityEvidence();
+      const names: (string | null)[] = [];
+      for (let i = 0; i < 10; i++) {
+        ev.observe(heldBack('p1', 2), 0.8);
+        names.push(ev.identity?.id ?? null);
+      }
+      // Discounted sums 2, 2.67, 3, 3.2, 3.33 …: promoted from the 5th face, named once three promoted faces outweigh the unknowns.
+      expect(names.slice(0, 4)).toEqual([null, null, null, null]);
+      expect(names.at(-1)).toBe('p1');
+      expect(ev.state().candidates[0]).toMatchObject({ id: 'p1' });
+      expect(ev.state().candidates[0]!.promoted).toBeGreaterThan(0);
+    });
+
+    it('one lucky face of a stranger among weak ones names no one', () => {
+      const ev = new IdentityEvidence();
+      ev.observe(heldBack('p1', 3.2), 0.8);
+      for (let i = 0; i < 12; i++) ev.observe(heldBack('p1', -1.5), 0.8);
+      expect(ev.identity).toBeNull();
+      expect(ev.state().candidates).toEqual([]);
+    });
+
+    it('faces far from every photo (negative evidence) never name, however many', () => {
+      const ev = new IdentityEvidence();
+      for (let i = 0; i < 50; i++) ev.observe(heldBack('p1', -0.2), 0.8);
+      expect(ev.identity).toBeNull();
+    });
+
+    it('without correlation discount (frameCorrelation 1) a track needs its mean face on the threshold', () => {
+      const ev = new IdentityEvidence({ frameCorrelation: 1 });
+      for (let i = 0; i < 30; i++) ev.observe(heldBack('p1', 2), 0.8);
+      expect(ev.identity).toBeNull();
+      const strong = new IdentityEvidence({ frameCorrelation: 1 });
+      for (let i = 0; i < 10; i++) strong.observe(heldBack('p1', 3.4), 0.8);
+      expect(strong.identity?.id).toBe('p1');
+    });
+  });
+
   it('consistent evidence gives the name exactly after minObservations', () => {
     const ev = new IdentityEvidence({}, (id) => (id === 'p1' ? 'Player One' : undefined));
     const names: (string | null)[] = [];
