@@ -22,6 +22,7 @@ import { ModelStoreError } from '../recognition/store.ts';
 import { TrainingInputError } from '../recognition/service.ts';
 import { runEvalLfw } from './evalLfw.ts';
 import { runMeasureDistances } from './measureDistances.ts';
+import { runEvalOpenset } from './evalOpenset.ts';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../vision/weights.ts';
 
@@ -342,6 +343,51 @@ program
       log,
     );
   });
+
+/** A whole number ≥ min from an option's text. */
+function wholeNumber(text: string, flag: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new EvalInputError(`${flag} must be a whole number ≥ ${min}; got "${text}"`);
+  return n;
+}
+
+program
+  .command('eval-openset')
+  .description('open-set identification on LFW View 1: rosters of 1 and 3 photos per player, strangers on no roster; DIR at 0.1 % and 1 % stranger false accepts')
+  .option('--root <dir>', 'LFW View 1 folder', join(PROJECT_ROOT, '..', 'shared', 'fixtures', 'lfw-view1'))
+  .option('--players <n>', 'players per roster', '500')
+  .option('--strangers <n>', 'strangers (one image each)', '1000')
+  .option('--negatives <n>', 'people given to training as negatives (one image each)', '300')
+  .option('--seed <n>', 'seed of the choice of people', '1')
+  .option('--c <list>', 'fixed comma-separated SVM C values instead of the product grid (faster)')
+  .option('--leave-identity-out <n>', 'players the trainer leaves out one by one for its stranger trials', '10')
+  .option('--no-cache', 'recompute every embedding instead of reusing <dataDir>/cache')
+  .option('--json', 'print the results, the protocol and the chosen people as JSON')
+  .action(
+    async (
+      o: { root: string; players: string; strangers: string; negatives: string; seed: string; c?: string; leaveIdentityOut: string; cache: boolean; json?: boolean },
+      cmd: Command,
+    ) => {
+      const { config, log } = setup(cmd);
+      const cGrid = o.c ? list(o.c).map(Number) : undefined;
+      if (cGrid?.some((c) => !(c > 0))) throw new EvalInputError(`--c must list positive numbers, e.g. --c 1 or --c 0.1,1,10; got "${o.c}"`);
+      await runEvalOpenset(
+        {
+          root: o.root,
+          players: wholeNumber(o.players, '--players', 2),
+          strangers: wholeNumber(o.strangers, '--strangers', 1),
+          negatives: wholeNumber(o.negatives, '--negatives', 0),
+          seed: wholeNumber(o.seed, '--seed', 0),
+          cGrid,
+          leaveIdentityOutMax: wholeNumber(o.leaveIdentityOut, '--leave-identity-out', 0),
+          cache: o.cache,
+          json: o.json,
+        },
+        config,
+        log,
+      );
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);
