@@ -66,7 +66,7 @@ function overlayCall(fn: () => void): void {
   }
 }
 
-export function channelsRouter(channels: ChannelManager, opts: { outputKey: string }): Router {
+export function channelsRouter(channels: ChannelManager, opts: { outputKey: string; publicUrl: () => string }): Router {
   const r = Router();
   const mustGet = (id: string) => {
     const c = channels.get(id);
@@ -86,7 +86,7 @@ export function channelsRouter(channels: ChannelManager, opts: { outputKey: stri
     requireJson(req);
     const body = parseBody(attachSchema, req, 'source');
     try {
-      res.json({ channel: await channels.attach(req.params.id, body.url, body) });
+      res.json({ channel: await channels.attachChecked(req.params.id, body.url, body) });
     } catch (err) {
       if (err instanceof InputRefusedError) throw new HttpError(400, 'INPUT_REFUSED', err.message);
       throw err;
@@ -149,8 +149,10 @@ export function channelsRouter(channels: ChannelManager, opts: { outputKey: stri
   });
 
   // The output key is for output pages; operators (token or session) may read it to set them up.
-  r.get('/outputs', (req, res) => {
-    const base = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  // The base is configured (server.publicUrl), never the request's Host header: a forged Host
+  // would otherwise send the key to another site.
+  r.get('/outputs', (_req, res) => {
+    const base = opts.publicUrl();
     res.json({ channels: channels.list().map((c) => ({ id: c.id, graphics: graphicsUrl(base, opts.outputKey, c.id), obs: obsDragLink(base, opts.outputKey, c.id) })) });
   });
 
