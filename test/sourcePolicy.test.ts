@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -169,6 +170,51 @@ describe('sources, secrets and outputs on a real server', () => {
     expect(frames.length).toBeGreaterThanOrEqual(10);
     expect(segmentHits).toBeGreaterThanOrEqual(3);
   }, 60_000);
+
+  it('checks https playlists and segments too (CONNECT through the proxy)', async () => {
+    const dir = tempDir('facecast-tls-');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const tls = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+    let tlsSegmentHits = 0;
+    const serve = (host: string, count: boolean) =>
+      new Promise<HttpsServer>((resolve) => {
+        const server = createHttpsServer(tls, (req, res) => {
+          if (count) tlsSegmentHits++;
+          const name = (req.url ?? '/').slice(1).split('?')[0] || 'none';
+          res.writeHead(200).end(readFileSync(join(hlsDir, name)));
+        });
+        server.listen(0, host, () => resolve(server));
+      });
+    const [playlists, segments] = await Promise.all([serve('127.0.0.1', false), serve('127.0.0.2', true)]);
+    const port = (s: HttpsServer) => (s.address() as AddressInfo).port;
+    const text = readFileSync(join(hlsDir, 'index.m3u8'), 'utf8');
+    writeFileSync(join(hlsDir, 'tls.m3u8'), text.replace(/^(index\d+\.ts)$/gm, `https://127.0.0.2:${port(segments)}/$1`));
+    const url = `https://127.0.0.1:${port(playlists)}/tls.m3u8`;
+    try {
+      expect((await attach('2', url)).status).toBe(200);
+      const info = await until('the policy refusal', 30_000, async () => {
+        const c = await channel('2');
+        return c.source.status === 'error' ? c : null;
+      });
+      expect(info.source.detail).toMatch(/refused by the source policy/);
+      expect(tlsSegmentHits).toBe(0);
+      await api('/api/channels/2/source', { method: 'DELETE' });
+
+      const policy = new SourcePolicy({ mediaRoots: [], captureDevices: [], allowHosts: ['127.0.0.0/8'], denyHosts: [], onlyAllowedHosts: false, listenAnyAddress: false });
+      const src = new FfmpegFrameSource({ input: await policy.check(url), fps: 5, maxWidth: 160, maxHeight: 160, live: false, hlsProxy: () => policy.hlsProxyUrl() });
+      const frames: Frame[] = [];
+      for await (const f of src) frames.push(f);
+      await policy.close();
+      expect(frames.length).toBeGreaterThanOrEqual(10);
+      expect(tlsSegmentHits).toBeGreaterThanOrEqual(3);
+    } finally {
+      for (const s of [playlists, segments]) {
+        s.closeAllConnections();
+        s.close();
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('reports a failed source as a category, not ffmpeg\'s words', async () => {
     const closed = await new Promise<number>((resolve) => {

@@ -29,6 +29,13 @@ export class HlsProxy {
 
   /** http://127.0.0.1:<port>, once listening. */
   url(): Promise<string> {
+    // ffmpeg skips -http_proxy for hosts in the no_proxy environment variable, which it inherits
+    // from this process (fluent-ffmpeg passes no env of its own); nothing else here reads it.
+    for (const name of ['no_proxy', 'NO_PROXY']) {
+      if (process.env[name] === undefined) continue;
+      this.log.warn({ variable: name }, `${name} is set: removed, so HLS sources cannot bypass the checking proxy`);
+      delete process.env[name];
+    }
     this.listening ??= new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(this.server.address() as AddressInfo).port}`));

@@ -273,8 +273,11 @@ class Channel implements OverlayChannel {
     this.url = null;
     this.setStatus({ state: 'idle' });
     this.clearingTags = true;
-    this.controller.onSourceGone();
-    this.clearingTags = false;
+    try {
+      this.controller.onSourceGone();
+    } finally {
+      this.clearingTags = false;
+    }
     this.feed?.reset();
   }
 
@@ -484,9 +487,11 @@ export class ChannelManager {
 
   /** An operator's source (API): checked by the source policy before anything starts. */
   async attachChecked(id: string, url: string, opts: AttachOptions = {}): Promise<ChannelInfo> {
-    parseInput(url); // an unlisted protocol is refused before a channel is created for it
+    checkChannelId(id);
+    // Refused sources do not create a channel on the way.
+    const input = await this.policy.check(url);
     const c = this.ensure(id);
-    await c.attachChecked(url, opts);
+    await c.attach(input, opts, () => this.policy.hlsProxyUrl());
     return c.info();
   }
 

@@ -278,7 +278,7 @@ export class OverlayHub {
     }
     const id = url.searchParams.get('channel') || '1';
     const channel = this.opts.channel(id, role);
-    if (!channel) return { status: 404, code: 'NOT_FOUND', message: `no overlay channel "${id.slice(0, 40)}"; check channel= in the URL` };
+    if (!channel) return { status: 404, code: 'NOT_FOUND', message: `no overlay channel "${id.slice(0, 40)}"; check channel= in the URL (output pages open the channels in server.channels, or one an operator has attached a source to)` };
     // A free-text name only labels the operator in takenBy and the audit; keep it short and plain.
     const name = (url.searchParams.get('name') ?? '').replace(/[^\p{L}\p{N} ._-]/gu, '').slice(0, 40) || (sessionOnly ? 'dashboard' : 'anonymous');
     return { client: { channel: id, role, by: `operator:${name}`, alive: true }, channel };
