@@ -381,7 +381,8 @@ export class ChannelManager {
       for (const c of this.channels.values()) c.controller.playerChanged(id);
     });
     this.startDashboardFeeds();
-    for (const id of ['1', ...ctx.config.server.channels]) this.ensure(id);
+    // Channel 1 always exists (the demo, pages without ?channel=); then the configured ones.
+    for (const id of [...new Set(['1', ...ctx.config.server.channels])].slice(0, MAX_CHANNELS)) this.ensure(id);
   }
 
   /** Roster and training news for every dashboard, and health every healthIntervalMs while one watches. */

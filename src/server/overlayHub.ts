@@ -122,6 +122,7 @@ export class OverlayHub {
   private closing: Promise<void> | null = null;
   /** Upgrades admitted whose handshake has not finished yet. */
   private pending = 0;
+  private lastCapWarning = 0;
 
   constructor(private readonly opts: OverlayHubOptions) {
     // An empty secret would let an empty `?key=` in: the caller must resolve (or generate) both first.
@@ -233,7 +234,11 @@ export class OverlayHub {
     if (this.closing) return refuse(socket, { status: 404, code: 'NOT_FOUND', message: 'the overlay server is shutting down; reconnect shortly' });
     // Counted before the handshake too, so a burst of connects cannot overshoot the cap.
     if (this.clients.size + this.pending >= (this.opts.maxClients ?? DEFAULT_MAX_CLIENTS)) {
-      this.opts.log.warn({ max: this.opts.maxClients ?? DEFAULT_MAX_CLIENTS }, 'overlay connection refused: too many WebSocket connections');
+      // Once per 10 s at most: a flood of refused connects must not flood the log too.
+      if (Date.now() - this.lastCapWarning > 10_000) {
+        this.lastCapWarning = Date.now();
+        this.opts.log.warn({ max: this.opts.maxClients ?? DEFAULT_MAX_CLIENTS }, 'overlay connections refused: too many WebSocket connections (server.maxWebSockets)');
+      }
       return refuse(socket, { status: 503, code: 'TOO_MANY_CONNECTIONS', message: 'this server has as many page and dashboard connections as it takes (server.maxWebSockets); close unused pages or try again shortly' });
     }
     const admitted = this.admit(req, url);

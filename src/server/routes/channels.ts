@@ -2,7 +2,8 @@
 // WebSocket, for scripts, stats feeds and control surfaces such as a Stream Deck):
 //   GET    /api/channels                       {channels: ChannelInfo[]}
 //   GET    /api/channels/:id                   {channel}
-//   PUT    /api/channels/:id/source            {url, loop?, realtime?} → attach (unlisted protocols: 400)
+//   PUT    /api/channels/:id/source            {url, loop?, realtime?} → attach (unlisted protocols and
+//                                              what the source policy refuses: 400 INPUT_REFUSED)
 //   DELETE /api/channels/:id/source            detach
 //   POST   /api/channels/:id/take              {playerId? | cueId?, card?}
 //   POST   /api/channels/:id/clear             {layer?}
@@ -15,7 +16,8 @@
 //          → {relabel: {channel, trackId, playerId, added, training}}
 //   GET    /api/as-run?channel=&limit=&format=csv
 //   GET    /api/timing                         per channel: graphics delay and the video delay to set
-//   GET    /api/outputs                        per channel: the graphics page URL (with its key) and the OBS drag link
+//   GET    /api/outputs                        per channel: the graphics page URL (with its key) and the OBS drag
+//                                              link, on server.publicUrl (else the listening address)
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { InputRefusedError } from '../../ingest/index.ts';
