@@ -7,6 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
+import { pino } from 'pino';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { loadConfig } from '../src/config/load.ts';
@@ -102,10 +103,13 @@ describe('auth', () => {
     expect(snapshot()).toEqual(before);
   });
 
-  it('serves /healthz without a token', async () => {
+  it('serves /healthz without a token (up, nothing more), and the details with it', async () => {
     const res = await fetch(`${server.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(healthResponseSchema.parse(await res.json())).toMatchObject({ ok: true, backend: 'wasm', model: null });
+    expect(await res.json()).toEqual({ ok: true });
+    const wrong = await api('/healthz', { token: 'wrong' });
+    expect(await wrong.json()).toEqual({ ok: true });
+    expect(healthResponseSchema.parse(await (await api('/healthz')).json())).toMatchObject({ ok: true, backend: 'wasm', model: null });
   });
 
   it('makes up a token when none is configured, and refuses to start without one in production', async () => {
@@ -125,13 +129,13 @@ describe('errors', () => {
     expect(await errorOf(res)).toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/no route GET \/api\/no-such-route/) });
   });
 
-  it('hides internal error details in production mode only', async () => {
-    const statusAndBody = async (production: boolean) => {
+  it('shows internal error details only outside production with debug logging', async () => {
+    const statusAndBody = async (production: boolean, log = silentLogger) => {
       const app = express();
       app.get('/boom', () => {
         throw new Error('secret internals');
       });
-      app.use(errorHandler({ production, log: silentLogger }));
+      app.use(errorHandler({ production, log }));
       const http = app.listen(0, '127.0.0.1');
       await new Promise((r) => http.once('listening', r));
       try {
@@ -145,7 +149,11 @@ describe('errors', () => {
     expect(prod.status).toBe(500);
     expect(prod.text).not.toMatch(/secret internals|at .*\.ts/);
     const dev = await statusAndBody(false);
-    expect(dev.text).toMatch(/secret internals/);
+    expect(dev.text).not.toMatch(/secret internals|at .*\.ts/);
+    const debug = await statusAndBody(false, pino({ level: 'debug' }, { write: () => undefined }));
+    expect(debug.text).toMatch(/secret internals/);
+    expect(JSON.parse(debug.text).error.stack).toMatch(/api\.test\.ts/);
+    expect((await statusAndBody(true, pino({ level: 'debug' }, { write: () => undefined }))).text).not.toMatch(/secret internals/);
   });
 });
 
@@ -357,7 +365,7 @@ describe.skipIf(!HAVE_FIXTURES)('enrol, train and recognise real faces', () => {
     expect(text).not.toContain('gallery');
     expect(text.length).toBeLessThan(20_000);
     expect(modelInfoSchema.parse(JSON.parse(text).model).trainedAt).toBe(model.trainedAt);
-    expect(healthResponseSchema.parse(await (await fetch(`${server.url}/healthz`)).json()).model).toMatchObject({ stale: false, players: 4 });
+    expect(healthResponseSchema.parse(await (await api('/healthz')).json()).model).toMatchObject({ stale: false, players: 4 });
   });
 
   it('names the enrolled people in a group photo and leaves the stranger unknown', async () => {

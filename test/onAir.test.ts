@@ -7,7 +7,7 @@
 // makeDemoVideo reuse what matches), so only the first run pays for building them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { startServer, type RunningServer } from '../src/server/app.ts';
 import { silentLogger } from '../src/shared/log.ts';
 import type { ChannelState, Graphic, ServerMessage } from '../src/shared/protocol.ts';
 import type { GraphicsPageHook } from './helpers/graphicsPageHook.ts';
+import { freeUdpPort } from './helpers/ingestMedia.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -273,6 +274,60 @@ describe.skipIf(!HAVE_CHROMIUM)('on air: the built-in demo end to end', () => {
     expect(timing.channels[0]!.recommendedDelayMs).toBeGreaterThan(0);
     console.log(`graphics delay advice: ${timing.channels[0]!.advice}`);
   });
+
+  it('takes the name tags off within lostMs when a live feed stalls, long before the ingest watchdog', async () => {
+    // The demo video as a live MPEG-TS feed over loopback UDP (copied, not re-encoded) replaces the
+    // file on channel 1, so the page shows its tags; the file comes back afterwards.
+    const port = await freeUdpPort();
+    const sender = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', video.path, '-c:v', 'copy', '-an', '-f', 'mpegts', `udp://127.0.0.1:${port}?localaddr=127.0.0.1&pkt_size=1316`], { stdio: 'ignore' });
+    const tags: { at: number; names: string[] }[] = [];
+    // The stall: facecast's own ffmpeg stops delivering, paused the moment named tags went out
+    // (pausing the sender would not do on a busy machine, where that ffmpeg still decodes seconds
+    // of buffered UDP packets).
+    let receiver = 0;
+    let stoppedAt = 0;
+    const record = (m: Extract<ServerMessage, { type: 'tags' }>) => {
+      tags.push({ at: Date.now(), names: m.tags.map((t) => t.name) });
+      if (receiver && !stoppedAt && m.tags.length > 0) {
+        process.kill(receiver, 'SIGSTOP');
+        stoppedAt = Date.now();
+      }
+    };
+    const controller = running.channels.get('1')!.controller;
+    controller.on('tags', record);
+    const ffmpegPids = () => {
+      try {
+        return execFileSync('pgrep', ['-f', `udp://127.0.0.1:${port}`], { encoding: 'utf8' }).split('\n').map(Number).filter((pid) => pid > 0);
+      } catch {
+        return []; // pgrep exits 1 when nothing matches
+      }
+    };
+    const lostMs = config.overlay.lostMs;
+    try {
+      await running.channels.attach('1', `udp://127.0.0.1:${port}?localaddr=127.0.0.1`);
+      await until('the live feed playing', 60_000, () => running.channels.get('1')!.info().source.status === 'playing');
+      tags.length = 0; // from here on, only the live feed's
+      receiver = await until(`facecast's ffmpeg for the feed (sender ${sender.pid})`, 10_000, () => ffmpegPids().find((pid) => pid !== sender.pid));
+      await until('named tags from the live feed, and the stall', 120_000, () => stoppedAt);
+      await page.waitForFunction(() => document.querySelectorAll('#layer-name-tags .fc-name-tag:not(.fc-out)').length > 0, null, { timeout: 1000 });
+      const clear = await until('the tags clear', 15_000, () => {
+        for (let i = 1; i < tags.length; i++) if (tags[i]!.at > stoppedAt && tags[i]!.at - tags[i - 1]!.at >= lostMs * 0.9) return { i, gap: tags[i]!.at - tags[i - 1]!.at };
+        return null;
+      });
+      const named = tags.slice(0, clear.i).filter((t) => t.at > stoppedAt - 2000 && t.names.length > 0);
+      console.log(`stall: tags (${named.at(-1)?.names.join(', ') ?? 'none'} just before) cleared ${clear.gap} ms after the last frame's (lostMs ${lostMs})`);
+      expect(named.length).toBeGreaterThan(0);
+      expect(tags[clear.i]!.names).toEqual([]);
+      expect(clear.gap).toBeLessThanOrEqual(lostMs + 500);
+      await page.waitForFunction(() => document.querySelectorAll('#layer-name-tags .fc-name-tag:not(.fc-out)').length === 0, null, { timeout: 1000 });
+      expect(running.channels.get('1')!.info().source.status).toBe('playing');
+    } finally {
+      if (stoppedAt) process.kill(receiver, 'SIGCONT');
+      sender.kill('SIGKILL');
+      controller.off('tags', record);
+      await attachDemo(running);
+    }
+  }, 180_000);
 
   it('keeps channels apart: a page for channel 2 sees channel 2 only', async () => {
     const base = running.url.replace('http', 'ws');

@@ -25,6 +25,8 @@ export function demoConfig(config: Config, opts: DemoOptions = {}): Config {
     ...config,
     dataDir: join(config.dataDir, 'demo'),
     overlay: { ...config.overlay, mode: 'auto' },
+    // The dashboard may attach the demo video again after a detach.
+    ingest: { ...config.ingest, mediaRoots: [...config.ingest.mediaRoots, join(config.dataDir, 'demo')] },
     // The built-in negatives are faces of these same sample photos, i.e. the demo players.
     recognition: { ...config.recognition, builtinNegatives: false },
     server: { ...config.server, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) },

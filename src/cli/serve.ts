@@ -52,6 +52,9 @@ export function printBanner(b: ServeBanner, json = false): void {
     return;
   }
   const out = (s: string) => process.stdout.write(`${s}\n`);
+  // Secrets made up for this run go to the terminal once, on stderr: never into the JSON log, and
+  // not into whatever collects stdout.
+  const secret = (s: string) => process.stderr.write(`${s}\n`);
   out(`facecast listening on ${b.url}  (API under ${b.url}/api, health at ${b.url}/healthz, metrics at ${b.url}/metrics)`);
   out(`backend: ${b.backend} (${b.device})`);
   for (const c of b.channels) {
@@ -62,13 +65,13 @@ export function printBanner(b: ServeBanner, json = false): void {
   if (b.outputKeyGenerated) out('the output key above was generated for this run: set FACECAST_OUTPUT_KEY to keep OBS scenes working across restarts');
   if (b.dashboard) {
     out(`dashboard: ${b.dashboard}`);
-    out(
+    (b.operatorPassword ? secret : out)(
       b.operatorPassword
         ? `  operator password for this run (set FACECAST_OPERATOR_PASSWORD to keep one): ${b.operatorPassword}`
         : '  operator password: the one in server.operatorPassword / FACECAST_OPERATOR_PASSWORD',
     );
   }
-  out(
+  (b.apiToken ? secret : out)(
     b.apiToken
       ? `API token for this run (set FACECAST_API_TOKEN to keep one): ${b.apiToken}\n  e.g. curl -H "Authorization: Bearer ${b.apiToken}" ${b.url}/api/channels`
       : 'API token: the one in server.apiToken / FACECAST_API_TOKEN',

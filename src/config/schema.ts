@@ -159,6 +159,28 @@ export const serverConfigSchema = z
     operatorPasswordHash: z
       .string()
       .describe('The dashboard password pre-hashed as scrypt$N$r$p$salt$hash (salt and hash base64), so the config file holds no plain password; used when operatorPassword is empty.'),
+    publicUrl: z
+      .union([z.literal(''), z.string().url().regex(/^https?:\/\//, 'must start with http:// or https://')])
+      .describe(
+        'Base URL people and OBS reach this server at (e.g. https://graphics.example.com), used for the page links of GET /api/outputs. Empty: the address the server listens on. Never taken from the request\'s Host header.',
+      ),
+    channels: z
+      .array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/))
+      .max(16)
+      .describe(
+        'Channels that exist from the start, so output pages (OBS scenes) can connect before a source is attached. The graphics key opens only existing channels; operators create others by attaching a source.',
+      ),
+    frameAncestors: z
+      .array(z.string().min(1).regex(/^[^;,\s]+$/, 'one source per entry, without ; , or spaces'))
+      .describe(
+        "Who may show /graphics and the dashboard in a frame (CSP frame-ancestors sources, e.g. \"http://vmix-host:8088\"). /graphics always allows 'self' (the dashboard's program view); empty keeps the dashboard unframeable.",
+      ),
+    maxWebSockets: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .describe('Most WebSocket connections (graphics pages and dashboards together); more are refused with 503 and a Retry-After.'),
   })
   .describe('The HTTP API and overlay server.');
 

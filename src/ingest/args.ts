@@ -45,9 +45,13 @@ export function buildFilterChain(o: Pick<GrabOptions, 'fps' | 'maxWidth' | 'maxH
   return [select, scale, 'setsar=1', 'format=rgb24', 'settb=AVTB', 'showinfo'].join(',');
 }
 
-export function buildInputOptions(spec: InputSpec, o: GrabOptions, live = spec.live): string[] {
+/** httpProxy: HLS only, the checking proxy (hlsProxy.ts) every playlist and segment request goes through. */
+export function buildInputOptions(spec: InputSpec, o: GrabOptions, live = spec.live, httpProxy?: string): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-copyts'];
-  args.push('-protocol_whitelist', spec.protocolWhitelist);
+  const proxied = httpProxy !== undefined && spec.kind === 'hls';
+  // https through a proxy is a CONNECT tunnel, ffmpeg's httpproxy protocol.
+  args.push('-protocol_whitelist', proxied ? `${spec.protocolWhitelist},httpproxy` : spec.protocolWhitelist);
+  if (proxied) args.push('-http_proxy', httpProxy);
   if (spec.format) args.push('-f', spec.format);
   if (spec.kind === 'file') {
     if (o.realtime) args.push('-re');

@@ -59,6 +59,26 @@ export const ingestConfigSchema = z
       .min(0)
       .describe('Network inputs: ffmpeg read/write timeout (-rw_timeout), in seconds (0 = ffmpeg default, which may wait forever).'),
     reconnect: reconnectConfigSchema,
+    mediaRoots: z
+      .array(z.string().min(1))
+      .describe(
+        'Folders whose files (and files in their subfolders) operators may attach as sources through the API or dashboard; checked after resolving symlinks. Empty: no local file can be attached that way (sources given on the command line are trusted).',
+      ),
+    captureDevices: z
+      .array(z.string().min(1))
+      .describe('Capture devices (e.g. /dev/video0) operators may attach through the API or dashboard; any other device is refused.'),
+    allowHosts: z
+      .array(z.string().min(1))
+      .describe(
+        'Network source hosts allowed even in loopback, private or link-local ranges: host names ("encoder.local", "*.example.com"), addresses or CIDR ranges ("10.0.0.0/8"). Also applies to every host an HLS playlist names.',
+      ),
+    denyHosts: z.array(z.string().min(1)).describe('Network source hosts never allowed (names, addresses or CIDR ranges, as allowHosts); wins over allowHosts.'),
+    onlyAllowedHosts: z.boolean().describe('Refuse every network source host that is not on allowHosts (a strict allow-list), public ones included.'),
+    listenAnyAddress: z
+      .boolean()
+      .describe(
+        'Let a UDP/RTP or SRT listener source bind every interface (udp://@:5000, srt://0.0.0.0:9000?mode=listener). Off: give the address to listen on (udp://@:5000?localaddr=10.0.0.5).',
+      ),
   })
   .describe('Frame grabbing from files, live streams and capture devices (ffmpeg).');
 
@@ -78,6 +98,12 @@ export const INGEST_DEFAULTS: IngestConfig = {
   stallTimeoutSec: 10,
   ioTimeoutSec: 10,
   reconnect: { baseMs: 500, factor: 2, maxMs: 30_000, jitter: 0.2, maxAttempts: 0 },
+  mediaRoots: [],
+  captureDevices: [],
+  allowHosts: [],
+  denyHosts: [],
+  onlyAllowedHosts: false,
+  listenAnyAddress: false,
 };
 
 /** Defaults overlaid with a partial config (one level deep for `reconnect`), then validated. */

@@ -26,6 +26,8 @@ export interface FfmpegSourceOptions extends Partial<Omit<IngestConfig, 'reconne
   live?: boolean;
   reconnect?: Partial<ReconnectConfig>;
   logger?: Logger;
+  /** HLS: the URL of a proxy every request must go through (SourcePolicy.hlsProxyUrl for operator sources). */
+  hlsProxy?: () => Promise<string>;
 }
 
 interface Session {
@@ -68,6 +70,7 @@ export class FfmpegFrameSource implements FrameSource {
   /** Reconnect attempts since frames last flowed. */
   private attempt = 0;
   private retryTimer?: NodeJS.Timeout;
+  private readonly hlsProxy?: () => Promise<string>;
 
   /** Throws InputRefusedError for an input outside the whitelist (url.ts). Nothing runs until iterated or start(). */
   constructor(options: FfmpegSourceOptions) {
@@ -75,6 +78,7 @@ export class FfmpegFrameSource implements FrameSource {
     this.config = resolveIngestConfig(options);
     this.channel = options.channel ?? 'main';
     this.live = options.live ?? this.spec.live;
+    this.hlsProxy = this.spec.kind === 'hls' ? options.hlsProxy : undefined;
     this.log = (options.logger ?? silentLogger).child({ module: 'ingest', channel: this.channel, input: this.spec.display });
     this.queue = this.live
       ? new FrameQueue({ policy: 'dropOldest', capacity: this.config.liveBufferFrames })
@@ -151,24 +155,26 @@ export class FfmpegFrameSource implements FrameSource {
     if (this.stopped) return;
     this.hub.emit({ state: 'connecting', attempt: this.attempt });
     let binary: FfmpegBinary;
+    let proxy: string | undefined;
     try {
       binary = await resolveFfmpeg(this.config.ffmpegPath, this.log);
+      proxy = await this.hlsProxy?.();
     } catch (err) {
       const e = err instanceof IngestError ? err : new IngestError('ffmpeg', String(err));
       this.fatal({ kind: e.kind, message: e.message });
       return;
     }
-    if (!this.stopped) this.spawn(binary);
+    if (!this.stopped) this.spawn(binary, proxy);
   }
 
-  private spawn(binary: FfmpegBinary): void {
+  private spawn(binary: FfmpegBinary, proxy?: string): void {
     // autoDestroy off: fluent-ffmpeg treats the output stream's 'close' as an error and kills
     // ffmpeg 20 ms later, which could race with a normal exit.
     const out = new PassThrough({ autoDestroy: false });
     const cmd = ffmpeg()
       .setFfmpegPath(binary.path)
       .input(this.spec.ffmpegInput)
-      .inputOptions(...buildInputOptions(this.spec, this.config, this.live))
+      .inputOptions(...buildInputOptions(this.spec, this.config, this.live, proxy))
       .outputOptions(...buildOutputOptions(this.config, binary.fpsModeFlag))
       .format('rawvideo');
     let markExited = () => {};
@@ -276,7 +282,7 @@ export class FfmpegFrameSource implements FrameSource {
       this.hub.emit({ state: 'error', kind: failure.kind, message: failure.message, fatal: false });
       this.log.warn({ kind: failure.kind }, failure.message);
     }
-    this.reconnect(failure ?? { kind: 'unknown', message: `${this.spec.display} ended (EOF): the stream stopped or its playlist finished.` });
+    this.reconnect(failure ?? { kind: 'unknown', message: `${this.spec.display} ended (EOF): the stream stopped or its playlist finished.` }, !failure);
   }
 
   private describe(s: Session, error: Error): ClassifiedError {
@@ -288,14 +294,14 @@ export class FfmpegFrameSource implements FrameSource {
     return describeFailure(s.tail, this.spec.display, error.message.split('\n')[0]);
   }
 
-  private reconnect(cause: ClassifiedError): void {
+  private reconnect(cause: ClassifiedError, eof = false): void {
     this.attempt++;
     const { maxAttempts } = this.config.reconnect;
     if (maxAttempts > 0 && this.attempt > maxAttempts) {
       return this.fatal({ kind: cause.kind, message: `Gave up on ${this.spec.display} after ${maxAttempts} attempt${maxAttempts === 1 ? '' : 's'}: ${cause.message}` });
     }
     const delayMs = backoffDelay(this.attempt, this.config.reconnect);
-    this.hub.emit({ state: 'reconnecting', attempt: this.attempt, delayMs, reason: cause.message });
+    this.hub.emit({ state: 'reconnecting', attempt: this.attempt, delayMs, reason: cause.message, kind: eof ? undefined : cause.kind });
     this.log.warn({ attempt: this.attempt, delayMs }, `reconnecting: ${cause.message}`);
     this.retryTimer = setTimeout(() => void this.connect(), delayMs);
   }

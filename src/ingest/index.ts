@@ -8,3 +8,5 @@ export { ArrayFrameSource, syntheticFrame, syntheticFrames, type ArraySourceOpti
 export { resolveFfmpeg, type FfmpegBinary } from './ffmpegBinary.ts';
 export { backoffDelay } from './backoff.ts';
 export { FrameQueue, type QueuePolicy } from './frameQueue.ts';
+export { SourcePolicy, SourceRefusedError, type SourcePolicyConfig } from './sourcePolicy.ts';
+export { publicStatusText } from './publicStatus.ts';

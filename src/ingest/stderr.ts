@@ -38,6 +38,12 @@ interface Rule {
 // playlist segment also ends in "Invalid data"; a missing device also says "No such file").
 const RULES: Rule[] = [
   {
+    // The reason phrase of hlsProxy.ts's 403: a playlist, key or segment on a host the policy refuses.
+    kind: 'protocol',
+    test: /Forbidden by the facecast source policy/,
+    message: (d) => `${d} needs a host the source policy refuses (see the log for which); if that host is yours, add it to ingest.allowHosts.`,
+  },
+  {
     kind: 'protocol',
     test: /Protocol '([\w+-]+)' not on whitelist '([^']*)'/,
     message: (d, m) =>

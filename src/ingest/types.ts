@@ -30,7 +30,7 @@ export type SourceStatus =
   /** The first frame of this connection arrived. */
   | { state: 'playing'; width: number; height: number }
   /** The input failed, ended or stalled; the next try starts in delayMs. */
-  | { state: 'reconnecting'; attempt: number; delayMs: number; reason: string }
+  | { state: 'reconnecting'; attempt: number; delayMs: number; reason: string; kind?: IngestErrorKind }
   /** No more frames: the file ended ('eof') or stop() was called ('stopped'). */
   | { state: 'ended'; reason: 'eof' | 'stopped' }
   /** One line saying what is wrong and what to do. fatal: the source gave up (iteration throws). */

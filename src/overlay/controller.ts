@@ -196,6 +196,16 @@ export class OverlayController extends EventEmitter<OverlayEvents> {
     this.commit();
   }
 
+  /**
+   * The picture stopped (the source stalled, is reconnecting or failed): the tags would show faces
+   * where they were, so they come off now; the next frame builds them afresh.
+   */
+  clearTags(): void {
+    if (this.disposed) return;
+    this.tags.reset();
+    if (this.nameTags) this.emitTags([], this.media.pts ?? 0, this.lastFrameWallMs ?? this.clock());
+  }
+
   /** Auto-out of a recognition graphic whose face is gone or whose shot ended. */
   private followPicture(a: FrameAnalysis, nowMs: number): void {
     const on = this.onAir;

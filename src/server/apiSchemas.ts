@@ -155,6 +155,7 @@ export type ModelInfo = z.infer<typeof modelInfoSchema>;
 
 export const trainResponseSchema = z.object({ model: modelInfoSchema, ms: z.number(), negativesAdded: z.number().int() });
 
+/** GET /healthz with the token; without it the answer is only {ok: true}. */
 export const healthResponseSchema = z.object({
   ok: z.literal(true),
   backend: z.string(),

@@ -4,7 +4,7 @@
 //
 // Endpoints (all /api ones need `Authorization: Bearer <token>`; shapes in apiSchemas.ts; every
 // error is `{error: {code, message, …}}`):
-//   GET    /healthz                   no auth: {ok, backend, device, players, model}
+//   GET    /healthz                   no auth: {ok}; with the bearer token: {ok, backend, device, players, model}
 //   POST   /api/recognize             raw image/* body or multipart field `image` → faces (+ identity once trained)
 //   POST   /api/verify                multipart fields `a` and `b` → {same, distance, threshold}; 422 if a face is missing
 //   GET    /api/players               {players}
@@ -29,7 +29,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../shared/log.ts';
-import { bearerAuth, resolveApiToken, resolveOutputKey, ServerStartError } from './auth.ts';
+import { bearerAuth, hasBearerToken, resolveApiToken, resolveOutputKey, ServerStartError } from './auth.ts';
 import { OperatorAuth, apiAuth, resolveOperatorPassword } from './operatorAuth.ts';
 import { dashboardRouter } from './dashboardRoutes.ts';
 import { ChannelManager } from './channels.ts';
@@ -49,6 +49,7 @@ import { reembedRouter } from './routes/reembed.ts';
 /** JSON bodies are player fields and stats: small. Images never travel as JSON. */
 const JSON_LIMIT_BYTES = 256 * 1024;
 
+/** A hostile caller learns nothing from /healthz but that the server is up; details need the token. */
 function health(ctx: AppContext): HealthResponse {
   const r = ctx.recognizer;
   return {
@@ -69,6 +70,8 @@ export interface ServerParts {
   metrics?: FacecastMetrics;
   /** The dashboard login; without it /api takes only the bearer token and there is no /dashboard. */
   operatorAuth?: OperatorAuth;
+  /** Base of the page links of GET /api/outputs: server.publicUrl, else where the server listens. */
+  publicUrl?: () => string;
 }
 
 /** Output pages connected now, per channel and role, as the gauge reads at scrape time. */
@@ -82,10 +85,11 @@ function refreshOutputGauge(metrics: FacecastMetrics, hub: OverlayHub): void {
 export function createServer(ctx: AppContext, opts: ServerParts): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(graphicsRouter({ outputKey: opts.outputKey }));
+  app.use(graphicsRouter({ outputKey: opts.outputKey, frameAncestors: ctx.config.server.frameAncestors }));
 
-  app.get('/healthz', (_req, res) => {
-    res.json(health(ctx));
+  const tokenGiven = hasBearerToken(opts.token);
+  app.get('/healthz', (req, res) => {
+    res.json(tokenGiven(req) ? health(ctx) : { ok: true });
   });
 
   const { metrics, hub } = opts;
@@ -98,7 +102,7 @@ export function createServer(ctx: AppContext, opts: ServerParts): Express {
     });
   }
 
-  if (opts.operatorAuth) app.use(dashboardRouter(opts.operatorAuth));
+  if (opts.operatorAuth) app.use(dashboardRouter(opts.operatorAuth, { frameAncestors: ctx.config.server.frameAncestors }));
 
   const api = express.Router();
   api.use(apiAuth(opts.token, opts.operatorAuth));
@@ -107,7 +111,7 @@ export function createServer(ctx: AppContext, opts: ServerParts): Express {
   api.use(recognitionRouter(ctx));
   api.use(trainRouter(ctx));
   api.use(reembedRouter(ctx));
-  if (opts.channels) api.use(channelsRouter(opts.channels, { outputKey: opts.outputKey }));
+  if (opts.channels) api.use(channelsRouter(opts.channels, { outputKey: opts.outputKey, publicUrl: opts.publicUrl ?? (() => ctx.config.server.publicUrl || 'http://localhost') }));
   api.use(notFound('the API is under /api: recognize, verify, players, roster/reembed, train, model, channels, as-run, timing'));
   app.use('/api', api);
 
@@ -151,9 +155,10 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 export async function startServer(configIn: Config, log: Logger): Promise<RunningServer> {
   // Before anything slow: a production server without a token must fail at once.
   const { token, generated } = resolveApiToken(configIn.server);
-  if (generated) log.warn({ token }, 'no server.apiToken configured: generated a random API token for this run');
+  // Secrets never go into the log: the generated ones are printed once, on the terminal (cli/serve.ts).
+  if (generated) log.warn('no server.apiToken configured: generated a random API token for this run (printed at start)');
   const output = resolveOutputKey(configIn.server);
-  if (output.generated) log.warn('no server.outputKey configured: generated a random graphics output key for this run');
+  if (output.generated) log.warn('no server.outputKey configured: generated a random graphics output key for this run (printed at start)');
   const password = resolveOperatorPassword(configIn.server);
   if (password.generated) log.warn('no server.operatorPassword configured: generated a random dashboard password for this run (printed at start)');
   // Only the hash is kept: the plain password must not linger in the config every route can read.
@@ -161,11 +166,21 @@ export async function startServer(configIn: Config, log: Logger): Promise<Runnin
   const operatorAuth = new OperatorAuth({ password: password.hash, production: config.server.production });
   const ctx = await createAppContext(config, log);
   let channels: ChannelManager | null = null;
-  const hub = new OverlayHub({ outputKey: output.key, apiToken: token, channel: (id) => channels?.lookup(id), log, isOperatorSession: operatorAuth.isOperatorSession });
+  const hub = new OverlayHub({
+    outputKey: output.key,
+    apiToken: token,
+    // An output key only opens channels that exist; an operator's connection may create one.
+    channel: (id, role) => (role === 'operator' ? channels?.lookup(id) : channels?.get(id)),
+    log,
+    isOperatorSession: operatorAuth.isOperatorSession,
+    maxClients: config.server.maxWebSockets,
+  });
   const metrics = createFacecastMetrics(undefined, { tfMemory: () => ctx.engine.memory() });
   channels = new ChannelManager(ctx, hub, () => createPool(config, log), metrics);
   const manager = channels;
-  const http = createHttpServer(createServer(ctx, { token, outputKey: output.key, channels: manager, hub, metrics, operatorAuth }));
+  let listeningUrl = 'http://localhost';
+  const publicUrl = () => config.server.publicUrl || listeningUrl;
+  const http = createHttpServer(createServer(ctx, { token, outputKey: output.key, channels: manager, hub, metrics, operatorAuth, publicUrl }));
   hub.attach(http);
   const closeParts = async () => {
     await hub.close();
@@ -183,6 +198,7 @@ export async function startServer(configIn: Config, log: Logger): Promise<Runnin
   const { port } = http.address() as AddressInfo;
   const shown = ['0.0.0.0', '::', ''].includes(config.server.host) ? 'localhost' : config.server.host;
   const url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+  listeningUrl = url;
   log.info({ url, host: config.server.host, port }, 'facecast server listening');
   let closing: Promise<void> | null = null;
   const close = (graceMs = 10_000): Promise<void> => {

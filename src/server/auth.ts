@@ -57,6 +57,15 @@ function digest(s: string): Buffer {
 
 const HOW = 'send the header `Authorization: Bearer <token>` with the token from server.apiToken / FACECAST_API_TOKEN (or the one `facecast serve` printed at start)';
 
+/** Whether a request carries the right bearer token (for routes that answer everyone, but say more with it). */
+export function hasBearerToken(token: string): (req: { headers: { authorization?: string } }) => boolean {
+  const expected = digest(token);
+  return (req) => {
+    const match = req.headers.authorization ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization) : null;
+    return !!match && timingSafeEqual(digest(match[1]!), expected);
+  };
+}
+
 export function bearerAuth(token: string): RequestHandler {
   const expected = digest(token);
   return (req, res, next) => {

@@ -8,7 +8,7 @@
 // channel's `health`, and `roster` / `training` news; their corrections (relabel) teach the roster.
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
-import { FfmpegFrameSource, InputRefusedError, parseInput, redact, type FrameSource, type SourceStatus } from '../ingest/index.ts';
+import { FfmpegFrameSource, IngestError, InputRefusedError, SourcePolicy, parseInput, publicStatusText, redact, type FrameSource, type SourceStatus } from '../ingest/index.ts';
 import { AsRunLog } from '../overlay/asRun.ts';
 import { OverlayController } from '../overlay/controller.ts';
 import { SourcePipeline, type FrameAnalysis } from '../pipeline/sourcePipeline.ts';
@@ -75,22 +75,8 @@ export function checkChannelId(id: string): string {
   return id;
 }
 
-function statusDetail(s: SourceStatus): string | null {
-  switch (s.state) {
-    case 'connecting':
-      return s.attempt > 0 ? `attempt ${s.attempt + 1}` : null;
-    case 'playing':
-      return `${s.width}×${s.height}`;
-    case 'reconnecting':
-      return `attempt ${s.attempt} in ${Math.round(s.delayMs / 100) / 10} s: ${s.reason}`;
-    case 'ended':
-      return s.reason;
-    case 'error':
-      return s.message;
-    default:
-      return null;
-  }
-}
+/** What the API and pages say about a source: a category; ffmpeg's own words stay in the log. */
+const statusDetail = publicStatusText;
 
 class Channel implements OverlayChannel {
   readonly controller: OverlayController;
@@ -103,6 +89,10 @@ class Channel implements OverlayChannel {
   private droppedSeen = 0;
   /** The dashboard's preview and "on screen now"; null when the output has no operator side. */
   private readonly feed: OperatorFeed | null;
+  /** Fires when no frame came for overlay.lostMs: the picture stalled before the source noticed. */
+  private stallTimer?: NodeJS.Timeout;
+  /** Set while tags are cleared: those messages belong to no frame, so they are not a delay sample. */
+  private clearingTags = false;
 
   constructor(
     readonly id: string,
@@ -114,6 +104,7 @@ class Channel implements OverlayChannel {
       metrics: FacecastMetrics | null;
       asRun: AsRunLog;
       log: Logger;
+      policy: SourcePolicy;
     },
   ) {
     this.controller = new OverlayController(id, deps.config.overlay, { player: (pid) => deps.ctx.roster.getPlayer(pid), asRun: deps.asRun });
@@ -155,7 +146,7 @@ class Channel implements OverlayChannel {
 
   private async attachFromOperator(url: string, loop: boolean | undefined, by: string): Promise<void> {
     try {
-      await this.attach(url, { loop });
+      await this.attachChecked(url, { loop });
     } catch (err) {
       if (err instanceof InputRefusedError) throw new HttpError(400, 'INPUT_REFUSED', err.message);
       throw new HttpError(500, 'ATTACH_FAILED', `could not attach ${redact(url)}: ${(err as Error).message}`);
@@ -202,8 +193,21 @@ class Channel implements OverlayChannel {
     return { channel: this.id, trackId, playerId, added, training: trainer.status() };
   }
 
-  /** Stops any current source, then starts this one. Refuses unlisted protocols before anything starts. */
-  async attach(url: string, opts: AttachOptions): Promise<void> {
+  /**
+   * An operator's source (API, dashboard): the source policy (ingest.mediaRoots, allowHosts, …)
+   * decides before anything starts, and an HLS source's requests all go through its checking proxy.
+   */
+  async attachChecked(url: string, opts: AttachOptions): Promise<void> {
+    const input = await this.deps.policy.check(url);
+    await this.attach(input, opts, () => this.deps.policy.hlsProxyUrl());
+  }
+
+  /**
+   * Stops any current source, then starts this one. Refuses unlisted protocols before anything
+   * starts, but trusts the path or host: for sources the process itself was given (the command
+   * line, the demo, tests); operators' sources go through attachChecked.
+   */
+  async attach(url: string, opts: AttachOptions, hlsProxy?: () => Promise<string>): Promise<void> {
     const spec = parseInput(url);
     await this.detach();
     const { config, log } = this.deps;
@@ -219,6 +223,7 @@ class Channel implements OverlayChannel {
       // A file played at its native rate stands in for a live feed: drop rather than fall behind.
       live: isFile ? realtime : undefined,
       logger: log,
+      hlsProxy,
     });
     this.run(source, pool, url, isFile && !realtime ? 'file' : 'live');
   }
@@ -251,7 +256,7 @@ class Channel implements OverlayChannel {
       (summary) => log.info({ channel: this.id, summary }, `channel ${this.id}: source ended`),
       (err: unknown) => {
         log.error({ channel: this.id, err }, `channel ${this.id}: ${(err as Error).message}`);
-        this.setStatus({ state: 'error', kind: 'unknown', message: (err as Error).message, fatal: true });
+        this.setStatus({ state: 'error', kind: err instanceof IngestError ? err.kind : 'unknown', message: (err as Error).message, fatal: true });
       },
     );
     log.info({ channel: this.id, source: redact(url) }, `channel ${this.id}: attached ${redact(url)}`);
@@ -261,12 +266,18 @@ class Channel implements OverlayChannel {
     const pipeline = this.pipeline;
     if (!pipeline) return;
     this.pipeline = null;
+    clearTimeout(this.stallTimer);
     await pipeline.stop().catch(() => undefined);
     await this.running;
     this.running = null;
     this.url = null;
     this.setStatus({ state: 'idle' });
-    this.controller.onSourceGone();
+    this.clearingTags = true;
+    try {
+      this.controller.onSourceGone();
+    } finally {
+      this.clearingTags = false;
+    }
     this.feed?.reset();
   }
 
@@ -298,7 +309,9 @@ class Channel implements OverlayChannel {
   }
 
   private setStatus(s: SourceStatus): void {
+    const wasPlaying = this.status.state === 'playing';
     this.status = s;
+    if (wasPlaying && s.state !== 'playing') this.pictureStopped();
     this.deps.metrics?.sourceUp.set({ channel: this.id }, s.state === 'playing' ? 1 : 0);
     this.controller.setSource({ url: this.url ? redact(this.url) : null, state: s.state, detail: statusDetail(s) });
   }
@@ -314,19 +327,36 @@ class Channel implements OverlayChannel {
     this.droppedSeen = dropped;
     if (this.status.state !== 'playing') this.setStatus({ state: 'playing', width: a.width, height: a.height });
     this.controller.onFrame(a);
+    // A live source only notices a stall after ingest.stallTimeoutSec; tags must not wait that long.
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => this.pictureStopped(), this.deps.config.overlay.lostMs);
+    this.stallTimer.unref();
     // After the controller, so on-air states in the rows reflect this frame's decisions.
     this.feed?.onFrame(a);
+  }
+
+  /** No picture (stalled, reconnecting, failed, ended): name tags come off the pages now. */
+  private pictureStopped(): void {
+    clearTimeout(this.stallTimer);
+    this.clearingTags = true;
+    try {
+      this.controller.clearTags();
+    } finally {
+      this.clearingTags = false;
+    }
   }
 
   private sendTags(msg: TagsMessage): void {
     const sent: TagsMessage = { ...msg, sentAt: Date.now() };
     this.deps.output.broadcastTags(sent);
+    if (this.clearingTags) return;
     const delayMs = sent.sentAt - sent.frameWallMs;
     this.delay.push(delayMs);
     this.deps.metrics?.overlayDelay.observe({ channel: this.id }, delayMs / 1000);
   }
 
   dispose(): void {
+    clearTimeout(this.stallTimer);
     this.controller.dispose();
   }
 }
@@ -335,6 +365,8 @@ export class ChannelManager {
   private readonly channels = new Map<string, Channel>();
   private poolPromise: Promise<VisionPool> | null = null;
   private readonly asRun: AsRunLog;
+  /** What operators may attach (files under media roots, allowed hosts); see ingest/sourcePolicy.ts. */
+  readonly policy: SourcePolicy;
 
   constructor(
     private readonly ctx: AppContext,
@@ -343,12 +375,14 @@ export class ChannelManager {
     private readonly metrics: FacecastMetrics | null = null,
   ) {
     this.asRun = new AsRunLog(ctx.roster.db);
+    this.policy = new SourcePolicy(ctx.config.ingest, ctx.log);
     // Stats from a feed (PATCH /api/players/:id/stats) and roster edits show on air at once.
     ctx.events.on('player', ({ id }) => {
       for (const c of this.channels.values()) c.controller.playerChanged(id);
     });
     this.startDashboardFeeds();
-    this.ensure('1');
+    // Channel 1 always exists (the demo, pages without ?channel=); then the configured ones.
+    for (const id of [...new Set(['1', ...ctx.config.server.channels])].slice(0, MAX_CHANNELS)) this.ensure(id);
   }
 
   /** Roster and training news for every dashboard, and health every healthIntervalMs while one watches. */
@@ -406,6 +440,7 @@ export class ChannelManager {
         metrics: this.metrics,
         asRun: this.asRun,
         log: this.ctx.log,
+        policy: this.policy,
       });
       this.channels.set(id, c);
     }
@@ -417,8 +452,8 @@ export class ChannelManager {
   }
 
   /**
-   * For output pages: the channel, created if the id is valid and there is room, so an OBS scene
-   * can be set up for channel 2 before its source is attached.
+   * For operators' connections: the channel, created if the id is valid and there is room. Output
+   * pages only get existing channels (server.channels, or one an operator made): `get`.
    */
   lookup(id: string): Channel | undefined {
     if (this.channels.has(id)) return this.channels.get(id);
@@ -444,9 +479,20 @@ export class ChannelManager {
     return c.relabel(trackId, playerId, by);
   }
 
+  /** A source the process itself chose (command line, demo, tests): not checked by the source policy. */
   async attach(id: string, url: string, opts: AttachOptions = {}): Promise<ChannelInfo> {
     const c = this.ensure(id);
     await c.attach(url, opts);
+    return c.info();
+  }
+
+  /** An operator's source (API): checked by the source policy before anything starts. */
+  async attachChecked(id: string, url: string, opts: AttachOptions = {}): Promise<ChannelInfo> {
+    checkChannelId(id);
+    // Refused sources do not create a channel on the way.
+    const input = await this.policy.check(url);
+    const c = this.ensure(id);
+    await c.attach(input, opts, () => this.policy.hlsProxyUrl());
     return c.info();
   }
 
@@ -476,6 +522,7 @@ export class ChannelManager {
     this.stopFeeds();
     await Promise.all([...this.channels.values()].map((c) => c.detach()));
     for (const c of this.channels.values()) c.dispose();
+    await this.policy.close();
     const pool = this.poolPromise;
     this.poolPromise = null;
     this.poolReady = null;

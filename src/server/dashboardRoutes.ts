@@ -12,17 +12,22 @@ import express, { type Request, type Response, type Router } from 'express';
 import { WEB_DIR } from './graphicsRoutes.ts';
 import { sameOrigin, type OperatorAuth } from './operatorAuth.ts';
 
-/** A control surface must not be framed by another site (clickjacking a "take" button). */
-const PAGE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self' ws: wss:",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+/**
+ * A control surface must not be framed by another site (clickjacking a "take" button): only the
+ * hosts in server.frameAncestors may, and none by default.
+ */
+export function dashboardCsp(frameAncestors: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self' ws: wss:",
+    "base-uri 'none'",
+    "form-action 'self'",
+    `frame-ancestors ${frameAncestors.length ? frameAncestors.join(' ') : "'none'"}`,
+  ].join('; ');
+}
 
 /** Only used when the page files are missing (a trimmed install): enough to log in. */
 const FALLBACK_LOGIN = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>facecast operator login</title></head>
@@ -31,10 +36,11 @@ const FALLBACK_LOGIN = `<!doctype html><html lang="en"><head><meta charset="utf-
 <button type="submit">Log in</button></form></body></html>
 `;
 
-function pageHeaders(res: Response): void {
+function pageHeaders(res: Response, frameAncestors: readonly string[]): void {
   res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Security-Policy', PAGE_CSP);
-  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Content-Security-Policy', dashboardCsp(frameAncestors));
+  // Browsers without CSP level 2 only know X-Frame-Options, which cannot name hosts.
+  if (frameAncestors.length === 0) res.setHeader('X-Frame-Options', 'DENY');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'same-origin');
 }
@@ -44,14 +50,15 @@ function isForm(req: Request): boolean {
   return !req.is('application/json');
 }
 
-export function dashboardRouter(auth: OperatorAuth, opts: { webDir?: string } = {}): Router {
+export function dashboardRouter(auth: OperatorAuth, opts: { webDir?: string; frameAncestors?: readonly string[] } = {}): Router {
+  const frameAncestors = opts.frameAncestors ?? [];
   const dir = join(opts.webDir ?? WEB_DIR, 'dashboard');
   const r = express.Router();
   const body = [express.urlencoded({ extended: false, limit: 4096 }), express.json({ limit: 4096 })];
 
   r.get('/login', (req, res) => {
     if (auth.hasSession(req.headers)) return res.redirect(302, '/dashboard');
-    pageHeaders(res);
+    pageHeaders(res, frameAncestors);
     const page = join(dir, 'login.html');
     if (existsSync(page)) res.sendFile(page);
     else res.type('html').send(FALLBACK_LOGIN);
@@ -88,7 +95,7 @@ export function dashboardRouter(auth: OperatorAuth, opts: { webDir?: string } = 
 
   r.get('/dashboard', (req, res) => {
     if (!auth.hasSession(req.headers)) return res.redirect(302, '/login');
-    pageHeaders(res);
+    pageHeaders(res, frameAncestors);
     const page = join(dir, 'index.html');
     if (!existsSync(page)) {
       return res.status(404).type('text/plain').send('The dashboard page is not installed (web/dashboard/index.html is missing); the API and /ws work without it.\n');

@@ -1,6 +1,6 @@
 // One place that turns any thrown error into `{error: {code, message}}` with the right status, so
 // route handlers just throw. Errors people can fix keep their message; unexpected ones become a 500
-// whose details (stack) are only shown outside production.
+// whose details (message, stack) are only shown outside production with debug logging on.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { RosterError } from '../roster/roster.ts';
@@ -109,14 +109,19 @@ export function errorHandler(opts: { production: boolean; log: Logger }): ErrorR
     if (res.headersSent) return next(err);
     const mapped = map(err);
     if (mapped) {
-      opts.log.debug({ status: mapped.status, code: mapped.code, method: req.method, url: req.originalUrl }, mapped.message);
+      // Without the query: a page's ?key= or a script's ?token= must not reach the log.
+      opts.log.debug({ status: mapped.status, code: mapped.code, method: req.method, url: req.originalUrl.split('?')[0] }, mapped.message);
       if (mapped.retryAfterS !== undefined) res.set('Retry-After', String(mapped.retryAfterS));
       res.status(mapped.status).json({ error: { code: mapped.code, message: mapped.message, ...mapped.details } });
       return;
     }
-    opts.log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+    // The stack (file paths, versions) only at debug level, in the log and in the answer alike.
+    const debug = opts.log.isLevelEnabled('debug');
+    const message = err instanceof Error ? err.message : String(err);
+    opts.log.error({ method: req.method, url: req.originalUrl.split('?')[0], error: message }, 'request failed');
+    if (debug) opts.log.debug({ err }, 'request failed: stack');
     const error: Record<string, unknown> = { code: 'INTERNAL', message: 'internal server error; see the server log' };
-    if (!opts.production && err instanceof Error) {
+    if (!opts.production && debug && err instanceof Error) {
       error.message = `internal server error: ${err.message}`;
       error.stack = err.stack;
     }

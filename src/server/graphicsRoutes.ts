@@ -27,19 +27,26 @@ function digest(s: string): Buffer {
 // The page only talks to its own origin. CSSOM changes (el.style.setProperty) are not affected by
 // style-src, so no 'unsafe-inline' is needed. ws:/wss: are listed because older Chromium builds
 // (CasparCG's and OBS's CEF) do not count them as 'self'.
-const PAGE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self' ws: wss:",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
+// frame-ancestors: OBS, vMix and CasparCG load the page itself, not in a frame; only the
+// dashboard's program view ('self') and the hosts in server.frameAncestors may frame it.
+export function graphicsCsp(frameAncestors: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self' ws: wss:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    `frame-ancestors 'self'${frameAncestors.map((a) => ` ${a}`).join('')}`,
+  ].join('; ');
+}
 
 export interface GraphicsRouterOptions {
   outputKey: string;
+  /** server.frameAncestors: who else may frame the page (CSP frame-ancestors sources). */
+  frameAncestors?: readonly string[];
   /** Folders to serve; the repository's web/ and overlays/ by default. */
   webDir?: string;
   overlaysDir?: string;
@@ -49,6 +56,7 @@ export function graphicsRouter(opts: GraphicsRouterOptions): Router {
   if (!opts.outputKey) throw new Error('graphicsRouter needs a non-empty outputKey (server.outputKey / FACECAST_OUTPUT_KEY)');
   const expected = digest(opts.outputKey);
   const webDir = opts.webDir ?? WEB_DIR;
+  const csp = graphicsCsp(opts.frameAncestors);
   const router = express.Router();
 
   router.get('/graphics', (req, res) => {
@@ -64,7 +72,7 @@ export function graphicsRouter(opts: GraphicsRouterOptions): Router {
         .send(`${key ? 'Wrong' : 'Missing'} output key. Open /graphics?key=<server.outputKey>&channel=1 (FACECAST_OUTPUT_KEY, or the key facecast serve printed).\n`);
       return;
     }
-    res.setHeader('Content-Security-Policy', PAGE_CSP);
+    res.setHeader('Content-Security-Policy', csp);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.sendFile(join(webDir, 'graphics', 'index.html'));
   });

@@ -39,8 +39,11 @@ export type Role = 'graphics' | 'operator';
 export interface OverlayHubOptions {
   outputKey: string;
   apiToken: string;
-  channel: (id: string) => OverlayChannel | undefined;
+  /** The channel a client of this role may see; undefined refuses the connection (404). */
+  channel: (id: string, role: Role) => OverlayChannel | undefined;
   log: Logger;
+  /** Most connections at once; more are refused with 503 (default 200). */
+  maxClients?: number;
   /** How often clients are pinged; one that has not answered by the next ping is dropped. */
   heartbeatMs?: number;
   /** A dashboard login (session cookie from our own origin) admits an operator without the token. */
@@ -91,7 +94,8 @@ interface Refusal {
   message: string;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' };
+const DEFAULT_MAX_CLIENTS = 200;
 
 /** Answers an upgrade request with a plain HTTP error; the browser sees a failed connection. */
 function refuse(socket: Duplex, r: Refusal): void {
@@ -102,6 +106,7 @@ function refuse(socket: Duplex, r: Refusal): void {
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     ...(r.status === 401 ? ['WWW-Authenticate: Bearer realm="facecast"'] : []),
+    ...(r.status === 503 ? ['Retry-After: 5'] : []),
   ];
   // Destroyed once flushed: a refused client must not keep a half-open socket.
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
@@ -115,6 +120,9 @@ export class OverlayHub {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly attached: { server: Server; listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void }[] = [];
   private closing: Promise<void> | null = null;
+  /** Upgrades admitted whose handshake has not finished yet. */
+  private pending = 0;
+  private lastCapWarning = 0;
 
   constructor(private readonly opts: OverlayHubOptions) {
     // An empty secret would let an empty `?key=` in: the caller must resolve (or generate) both first.
@@ -224,12 +232,31 @@ export class OverlayHub {
     }
     socket.on('error', (err) => this.opts.log.debug({ err }, 'overlay upgrade socket error'));
     if (this.closing) return refuse(socket, { status: 404, code: 'NOT_FOUND', message: 'the overlay server is shutting down; reconnect shortly' });
+    // Counted before the handshake too, so a burst of connects cannot overshoot the cap.
+    if (this.clients.size + this.pending >= (this.opts.maxClients ?? DEFAULT_MAX_CLIENTS)) {
+      // Once per 10 s at most: a flood of refused connects must not flood the log too.
+      if (Date.now() - this.lastCapWarning > 10_000) {
+        this.lastCapWarning = Date.now();
+        this.opts.log.warn({ max: this.opts.maxClients ?? DEFAULT_MAX_CLIENTS }, 'overlay connections refused: too many WebSocket connections (server.maxWebSockets)');
+      }
+      return refuse(socket, { status: 503, code: 'TOO_MANY_CONNECTIONS', message: 'this server has as many page and dashboard connections as it takes (server.maxWebSockets); close unused pages or try again shortly' });
+    }
     const admitted = this.admit(req, url);
     if ('status' in admitted) {
       this.opts.log.debug({ status: admitted.status, code: admitted.code }, 'overlay connection refused');
       return refuse(socket, admitted);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, admitted.client, admitted.channel));
+    this.pending++;
+    let counted = true;
+    const settle = () => {
+      if (counted) this.pending--;
+      counted = false;
+    };
+    socket.once('close', settle);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      settle();
+      this.connected(ws, admitted.client, admitted.channel);
+    });
   }
 
   /** Checks role, credentials and channel, in that order. The URL (with its secrets) is never logged. */
@@ -255,8 +282,8 @@ export class OverlayHub {
       sessionOnly = !token;
     }
     const id = url.searchParams.get('channel') || '1';
-    const channel = this.opts.channel(id);
-    if (!channel) return { status: 404, code: 'NOT_FOUND', message: `no overlay channel "${id.slice(0, 40)}"; check channel= in the URL` };
+    const channel = this.opts.channel(id, role);
+    if (!channel) return { status: 404, code: 'NOT_FOUND', message: `no overlay channel "${id.slice(0, 40)}"; check channel= in the URL (output pages open the channels in server.channels, or one an operator has attached a source to)` };
     // A free-text name only labels the operator in takenBy and the audit; keep it short and plain.
     const name = (url.searchParams.get('name') ?? '').replace(/[^\p{L}\p{N} ._-]/gu, '').slice(0, 40) || (sessionOnly ? 'dashboard' : 'anonymous');
     return { client: { channel: id, role, by: `operator:${name}`, alive: true }, channel };
@@ -321,7 +348,7 @@ export class OverlayHub {
   }
 
   private dispatch(client: Client, msg: ClientMessage): void {
-    const channel = this.opts.channel(client.channel);
+    const channel = this.opts.channel(client.channel, client.role);
     if (!channel) return this.error(client, 'NOT_FOUND', `channel "${client.channel}" no longer exists; reconnect to another channel`);
     const failed = (err: unknown) => {
       const code = (err as { code?: unknown })?.code;

@@ -1,6 +1,6 @@
 // Sources: what feeds this channel (a file, rtmp://, srt://, …), attach and detach, and its
 // status as ffmpeg reports it: connecting, playing, reconnecting (with the attempt and reason),
-// ended or error (with ffmpeg's own text). The other channels are listed from `health`.
+// ended or error (its kind; ffmpeg's own text is in the server log). The other channels are listed from `health`.
 import { el, setText } from './dom.js';
 
 const STATE_TEXT = { idle: 'no source', connecting: 'connecting', playing: 'connected', reconnecting: 'reconnecting', ended: 'ended', error: 'error' };

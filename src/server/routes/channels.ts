@@ -2,7 +2,8 @@
 // WebSocket, for scripts, stats feeds and control surfaces such as a Stream Deck):
 //   GET    /api/channels                       {channels: ChannelInfo[]}
 //   GET    /api/channels/:id                   {channel}
-//   PUT    /api/channels/:id/source            {url, loop?, realtime?} → attach (unlisted protocols: 400)
+//   PUT    /api/channels/:id/source            {url, loop?, realtime?} → attach (unlisted protocols and
+//                                              what the source policy refuses: 400 INPUT_REFUSED)
 //   DELETE /api/channels/:id/source            detach
 //   POST   /api/channels/:id/take              {playerId? | cueId?, card?}
 //   POST   /api/channels/:id/clear             {layer?}
@@ -15,7 +16,8 @@
 //          → {relabel: {channel, trackId, playerId, added, training}}
 //   GET    /api/as-run?channel=&limit=&format=csv
 //   GET    /api/timing                         per channel: graphics delay and the video delay to set
-//   GET    /api/outputs                        per channel: the graphics page URL (with its key) and the OBS drag link
+//   GET    /api/outputs                        per channel: the graphics page URL (with its key) and the OBS drag
+//                                              link, on server.publicUrl (else the listening address)
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { InputRefusedError } from '../../ingest/index.ts';
@@ -66,7 +68,7 @@ function overlayCall(fn: () => void): void {
   }
 }
 
-export function channelsRouter(channels: ChannelManager, opts: { outputKey: string }): Router {
+export function channelsRouter(channels: ChannelManager, opts: { outputKey: string; publicUrl: () => string }): Router {
   const r = Router();
   const mustGet = (id: string) => {
     const c = channels.get(id);
@@ -86,7 +88,7 @@ export function channelsRouter(channels: ChannelManager, opts: { outputKey: stri
     requireJson(req);
     const body = parseBody(attachSchema, req, 'source');
     try {
-      res.json({ channel: await channels.attach(req.params.id, body.url, body) });
+      res.json({ channel: await channels.attachChecked(req.params.id, body.url, body) });
     } catch (err) {
       if (err instanceof InputRefusedError) throw new HttpError(400, 'INPUT_REFUSED', err.message);
       throw err;
@@ -149,8 +151,10 @@ export function channelsRouter(channels: ChannelManager, opts: { outputKey: stri
   });
 
   // The output key is for output pages; operators (token or session) may read it to set them up.
-  r.get('/outputs', (req, res) => {
-    const base = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  // The base is configured (server.publicUrl), never the request's Host header: a forged Host
+  // would otherwise send the key to another site.
+  r.get('/outputs', (_req, res) => {
+    const base = opts.publicUrl();
     res.json({ channels: channels.list().map((c) => ({ id: c.id, graphics: graphicsUrl(base, opts.outputKey, c.id), obs: obsDragLink(base, opts.outputKey, c.id) })) });
   });
 
