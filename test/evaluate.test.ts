@@ -286,7 +286,7 @@ describe.skipIf(!HAVE_GALLERY)('facecast eval on the 8 × 5 gallery', () => {
   let result: EvalResult;
   let printed: Record<string, unknown>;
 
-  it('runs the honest protocol (augmented views, LFW and built-in negatives, unseen LFW strangers), prints JSON and writes the report', { timeout: 240_000 }, async () => {
+  it('runs the honest protocol (augmented views, LFW and built-in negatives, unseen LFW strangers), prints JSON and writes the report', { timeout: 600_000 }, async () => {
     // The core augmentation set (6 views) instead of the default 12, for time.
     const config = loadConfig({ env: {}, overrides: { logLevel: 'silent', vision: { backend: 'wasm' }, enrolment: { views: 6 } } });
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
