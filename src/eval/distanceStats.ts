@@ -4,6 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { DistanceSetupStats } from '../recognition/openset/distanceStats.ts';
+import { euclidean } from '../recognition/openset/rule.ts';
 import { lfwImagePath, readPairs } from './lfw.ts';
 
 /** The DevTrain images of LFW View 1 (every image named in pairsDevTrain.txt). */
@@ -116,11 +117,6 @@ function galleryExponent(items: { who: string; e: ArrayLike<number> }[], tau: nu
 
 const GALLERY_N = 4;
 
-function euclidean(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
-  return Math.sqrt(s);
-}
 
 function newHistogram(): { start: number; step: number; counts: number[] } {
   return { start: 0, step: HIST_STEP, counts: new Array<number>(HIST_BINS).fill(0) };
