@@ -10,8 +10,15 @@
 //     tensor each): unchanged from first to last (±2), or tensors leak.
 // Exit code 1 when either is not flat.
 //
-// Options: --minutes N (10), --every S (60), --video FILE (default: the generated bench clip),
-// --data DIR (a trained data dir; default: the bench roster), --tolerance-mb MB (32).
+// With faults (bench/faults.ts): --kill-ffmpeg-every 3m (ffmpeg SIGKILLed that often; the clip is
+// then read as a live input, which reconnects), --kill-worker-at 5m (vision worker 0 exits once;
+// the pool replaces it), --bad-uploads N (a burst of N undecodable bodies and odd-sized frames at
+// --bad-uploads-at, default a third of the run). Then it also reports crashes (worker restarts it
+// did not cause, an early end, uncaught errors, a kill never recovered from) and exits 1 on any.
+//
+// Options: --minutes N (10; 0.2 for a smoke run), --every S (60), --video FILE (default: the
+// generated bench clip), --data DIR (a trained data dir; default: the bench roster),
+// --tolerance-mb MB (32).
 import { parseArgs } from 'node:util';
 import { createPool } from '../src/pipeline/pool.ts';
 import { openRecognizer } from '../src/cli/context.ts';
@@ -20,6 +27,7 @@ import { loadConfig } from '../src/config/load.ts';
 import { FfmpegFrameSource } from '../src/ingest/index.ts';
 import { SourcePipeline } from '../src/pipeline/sourcePipeline.ts';
 import { createLogger } from '../src/shared/log.ts';
+import { durationMs, FaultInjector } from './faults.ts';
 import { machineLoad, mb, percentile, prepareInChild, round } from './lib.ts';
 
 const { values: opts } = parseArgs({
@@ -29,12 +37,27 @@ const { values: opts } = parseArgs({
     video: { type: 'string' },
     data: { type: 'string' },
     'tolerance-mb': { type: 'string', default: '32' },
+    'kill-ffmpeg-every': { type: 'string' },
+    'kill-worker-at': { type: 'string' },
+    'bad-uploads': { type: 'string', default: '0' },
+    'bad-uploads-at': { type: 'string' },
   },
 });
 const minutes = Number(opts.minutes);
 const every = Number(opts.every);
 const toleranceMb = Number(opts['tolerance-mb']);
 if (!(minutes > 0) || !(every > 0)) throw new Error('--minutes and --every must be positive numbers');
+const faultOptions = {
+  killFfmpegEveryMs: opts['kill-ffmpeg-every'] ? durationMs(opts['kill-ffmpeg-every']) : 0,
+  killWorkerAtMs: opts['kill-worker-at'] ? durationMs(opts['kill-worker-at']) : -1,
+  badUploads: Number(opts['bad-uploads']),
+  badUploadsAtMs: opts['bad-uploads-at'] ? durationMs(opts['bad-uploads-at']) : (minutes * 60_000) / 3,
+};
+// The crash hook of the pool (worker 0 exits on request) is off unless asked for.
+if (faultOptions.killWorkerAtMs >= 0) process.env.FACECAST_TEST_HOOKS = '1';
+const uncaught: string[] = [];
+process.on('uncaughtException', (err) => uncaught.push(err.stack ?? String(err)));
+process.on('unhandledRejection', (err) => uncaught.push(String(err)));
 
 const log = createLogger('warn');
 // Video and roster are made in a child: building a roster here would load models into this process.
@@ -42,7 +65,9 @@ const { video, data: dataDir } = await prepareInChild({ video: opts.video, data:
 const config = loadConfig({ overrides: { dataDir, ingest: { realtime: true, loop: true } } });
 const pool = await createPool(config, log);
 const recognizer = openRecognizer(config, log);
-const source = new FfmpegFrameSource({ ...config.ingest, reconnect: config.ingest.reconnect, input: video, channel: 'main', logger: log });
+// Killing ffmpeg only makes sense on an input that reconnects, as a live one does.
+const live = faultOptions.killFfmpegEveryMs > 0 ? { live: true } : {};
+const source = new FfmpegFrameSource({ ...config.ingest, reconnect: config.ingest.reconnect, input: video, channel: 'main', logger: log, ...live });
 const pipeline = new SourcePipeline({ source, pool, config, recognizer: () => recognizer, policy: 'live', log });
 
 interface Sample {
@@ -90,13 +115,22 @@ function sample(): Sample {
 
 console.log(`soak: ${video} looped in real time at ${config.ingest.fps} fps for ${minutes} min, a sample every ${every} s`);
 console.log(`machine: ${load0.cores} cores, load average ${load0.loadavg.join(' ')}; ${pool.size} vision worker(s) on ${pool.backend?.name}`);
+const faults = new FaultInjector(faultOptions, pool, source, (line) => console.log(`  ${line}`));
+if (faults.any) console.log(`faults: ${JSON.stringify(faultOptions)}`);
 const ticker = setInterval(sample, every * 1000);
-const stopAt = setTimeout(() => void pipeline.stop(), minutes * 60_000 + 500);
+let stoppedByUs = false;
+const stopAt = setTimeout(() => {
+  stoppedByUs = true;
+  void pipeline.stop();
+}, minutes * 60_000 + 500);
 const running = pipeline.start();
 sample();
+faults.start();
 const summary = await running;
+await faults.stop();
 clearInterval(ticker);
 clearTimeout(stopAt);
+const poolStats = pool.stats();
 // A last sample at the end, unless the timer just took one.
 const last = performance.now() - startedAt - samples.at(-1)!.minute * 60_000 > 5000 ? sample() : samples.at(-1)!;
 await pool.close();
@@ -122,4 +156,21 @@ console.log(
   `worker tensors less kept frames ${first.numTensors - first.keptFrames} → ${last.numTensors - last.keptFrames}: ${tensorDelta >= 0 ? '+' : ''}${tensorDelta}, ${tensorsFlat ? 'flat' : 'NOT flat (leak)'}`,
 );
 console.log(`machine load average ${load0.loadavg[0]} → ${machineLoad().loadavg[0]} on ${load0.cores} cores`);
-process.exitCode = rssFlat && tensorsFlat ? 0 : 1;
+const f = faults.report;
+const crashes = [
+  ...uncaught.map((e) => `uncaught: ${e.split('\n')[0]}`),
+  ...(poolStats.restarts > f.workerKills ? [`${poolStats.restarts - f.workerKills} vision worker restart(s) not caused by the soak`] : []),
+  ...(stoppedByUs ? [] : ['the pipeline ended before the time was up']),
+  ...(f.ffmpegRecovered < f.ffmpegKills - 1 ? [`ffmpeg killed ${f.ffmpegKills} times but the source came back only ${f.ffmpegRecovered} times`] : []),
+  ...f.badUploads.unexpected.map((e) => `bad upload: ${e}`),
+  // Frames lost beyond the one a killed worker takes with it: a worker failing every frame is broken, not busy.
+  ...(summary.lost > poolStats.lost ? [`${summary.lost - poolStats.lost} frame(s) failed inside a vision worker (a worker left broken?)`] : []),
+];
+if (faults.any) {
+  console.log(
+    `faults: ffmpeg killed ${f.ffmpegKills}× (back to playing ${f.ffmpegRecovered}×), vision worker killed ${f.workerKills}× (pool restarts ${poolStats.restarts}), ` +
+      `bad uploads ${f.badUploads.sent} (${f.badUploads.refused} refused, ${f.badUploads.answered} answered); ${poolStats.lost} frames lost with the worker`,
+  );
+}
+console.log(`crashes: ${crashes.length}${crashes.length ? `\n  ${crashes.join('\n  ')}` : ''}`);
+process.exitCode = rssFlat && tensorsFlat && crashes.length === 0 ? 0 : 1;
