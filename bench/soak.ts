@@ -12,8 +12,9 @@
 //
 // With faults (bench/faults.ts): --kill-ffmpeg-every 3m (ffmpeg SIGKILLed that often; the clip is
 // then read as a live input, which reconnects), --kill-worker-at 5m (vision worker 0 exits once;
-// the pool replaces it), --bad-uploads N (a burst of N undecodable bodies and odd-sized frames at
-// --bad-uploads-at, default a third of the run). Then it also reports crashes (worker restarts it
+// the pool replaces it), --bad-uploads N (a burst of N undecodable image bodies at
+// --bad-uploads-at, default a third of the run; --odd-frames adds frames 1 or 2 pixels wide, sent
+// straight to the pool). Then it also reports crashes (worker restarts it
 // did not cause, an early end, uncaught errors, a kill never recovered from) and exits 1 on any.
 //
 // Options: --minutes N (10; 0.2 for a smoke run), --every S (60), --video FILE (default: the
@@ -41,6 +42,7 @@ const { values: opts } = parseArgs({
     'kill-worker-at': { type: 'string' },
     'bad-uploads': { type: 'string', default: '0' },
     'bad-uploads-at': { type: 'string' },
+    'odd-frames': { type: 'boolean', default: false },
   },
 });
 const minutes = Number(opts.minutes);
@@ -52,6 +54,7 @@ const faultOptions = {
   killWorkerAtMs: opts['kill-worker-at'] ? durationMs(opts['kill-worker-at']) : -1,
   badUploads: Number(opts['bad-uploads']),
   badUploadsAtMs: opts['bad-uploads-at'] ? durationMs(opts['bad-uploads-at']) : (minutes * 60_000) / 3,
+  oddFrames: opts['odd-frames'],
 };
 // The crash hook of the pool (worker 0 exits on request) is off unless asked for.
 if (faultOptions.killWorkerAtMs >= 0) process.env.FACECAST_TEST_HOOKS = '1';
