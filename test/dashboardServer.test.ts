@@ -21,7 +21,7 @@ import {
   tracksMessageSchema,
   type Frame,
 } from '../src/shared/protocol.ts';
-import { HAVE_FIXTURES, SKIP_MESSAGE, groupDir, tempDir } from './helpers/fixtures.ts';
+import { haveFixtures, groupDir, tempDir } from './helpers/fixtures.ts';
 import { WsClient, upgradeStatus as upgradeStatusAt } from './helpers/wsClient.ts';
 
 const TOKEN = 'dashboard-test-token-0123456789';
@@ -284,8 +284,7 @@ async function photoFrames(file: string): Promise<(seq: number) => Frame> {
   return (seq) => ({ channel: '1', seq, pts: seq / 5, wallMs: Date.now(), width: info.width, height: info.height, rgb: new Uint8Array(data) });
 }
 
-describe.skipIf(!HAVE_FIXTURES)('live feeds and corrections that teach (real faces)', () => {
-  if (!HAVE_FIXTURES) console.warn(SKIP_MESSAGE);
+describe.skipIf(!haveFixtures('dashboardServer.test.ts: live feeds and corrections'))('live feeds and corrections that teach (real faces)', () => {
   let source: ArrayFrameSource;
   let pusher: NodeJS.Timeout | undefined;
   let operator: Client;

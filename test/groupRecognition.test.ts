@@ -13,7 +13,7 @@ import { saveModel } from '../src/recognition/store.ts';
 import { negativeImages } from '../src/cli/train.ts';
 import { VisionEngine } from '../src/vision/engine.ts';
 import { decodeImage } from '../src/vision/image.ts';
-import { FIXTURES, HAVE_FIXTURES, PEOPLE, galleryFile, groupDir, tempDir } from './helpers/fixtures.ts';
+import { FIXTURES, haveFixtures, PEOPLE, galleryFile, groupDir, tempDir } from './helpers/fixtures.ts';
 
 interface Label {
   name: string | null;
@@ -23,7 +23,7 @@ interface Label {
 const inside = (p: [number, number], b: readonly number[]) => p[0] >= b[0]! && p[0] <= b[0]! + b[2]! && p[1] >= b[1]! && p[1] <= b[1]! + b[3]!;
 const centre = (b: readonly number[]): [number, number] => [b[0]! + b[2]! / 2, b[1]! + b[3]! / 2];
 
-describe.skipIf(!HAVE_FIXTURES)('recognition of the group photos against the enrolled gallery', () => {
+describe.skipIf(!haveFixtures('groupRecognition.test.ts'))('recognition of the group photos against the enrolled gallery', () => {
   const dataDir = tempDir('facecast-group-');
   let engine: VisionEngine;
   let roster: Roster;
