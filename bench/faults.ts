@@ -82,6 +82,8 @@ export class FaultInjector {
   readonly report: FaultReport = { ffmpegKills: 0, ffmpegRecovered: 0, workerKills: 0, badUploads: { sent: 0, refused: 0, answered: 0, unexpected: [] } };
   private readonly timers: NodeJS.Timeout[] = [];
   private awaitingRecovery = false;
+  /** performance.now() of the last worker kill (samples just after it are not compared). */
+  lastWorkerKillAt = -Infinity;
   private burst: Promise<void> = Promise.resolve();
 
   constructor(
@@ -122,6 +124,7 @@ export class FaultInjector {
 
   private killWorker(): void {
     this.pool.crashWorkerForTest(0, 'exit', 'now');
+    this.lastWorkerKillAt = performance.now();
     this.report.workerKills++;
     this.say('fault: killed vision worker 0');
   }

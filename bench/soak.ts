@@ -83,6 +83,8 @@ interface Sample {
   analysed: number;
   dropped: number;
   p95: number;
+  /** Every worker up and none just replaced: a fresh worker reports its load-time tensors until its first frame. */
+  settled: boolean;
 }
 const samples: Sample[] = [];
 let analysed = 0;
@@ -109,6 +111,7 @@ function sample(): Sample {
     analysed,
     dropped: pipeline.summary().dropped,
     p95: round(percentile(window, 95)),
+    settled: workers.every((w) => w.ready) && performance.now() - faults.lastWorkerKillAt > 10_000,
   };
   window = [];
   samples.push(s);
@@ -147,7 +150,10 @@ console.log(
 );
 const first = samples.length >= 3 ? samples[1]! : samples[0]!;
 const rssDelta = round(last.rssMb - first.rssMb);
-const tensorDelta = last.numTensors - last.keptFrames - (first.numTensors - first.keptFrames);
+// Tensors from the first sample on are the models' before any frame: compare later settled samples.
+const settled = samples.slice(1).filter((s) => s.settled);
+const [tFirst, tLast] = [settled.length >= 3 ? settled[1]! : (settled[0] ?? first), settled.at(-1) ?? last];
+const tensorDelta = tLast.numTensors - tLast.keptFrames - (tFirst.numTensors - tFirst.keptFrames);
 const rssFlat = Math.abs(rssDelta) <= toleranceMb;
 const tensorsFlat = Math.abs(tensorDelta) <= 2;
 console.log(
@@ -156,7 +162,7 @@ console.log(
 );
 console.log(`RSS ${first.rssMb} → ${last.rssMb} MB (from ${first.minute} min): ${rssDelta >= 0 ? '+' : ''}${rssDelta} MB, ${rssFlat ? 'flat' : 'NOT flat'} (tolerance ±${toleranceMb} MB)`);
 console.log(
-  `worker tensors less kept frames ${first.numTensors - first.keptFrames} → ${last.numTensors - last.keptFrames}: ${tensorDelta >= 0 ? '+' : ''}${tensorDelta}, ${tensorsFlat ? 'flat' : 'NOT flat (leak)'}`,
+  `worker tensors less kept frames ${tFirst.numTensors - tFirst.keptFrames} → ${tLast.numTensors - tLast.keptFrames} (${tFirst.minute} → ${tLast.minute} min): ${tensorDelta >= 0 ? '+' : ''}${tensorDelta}, ${tensorsFlat ? 'flat' : 'NOT flat (leak)'}`,
 );
 console.log(`machine load average ${load0.loadavg[0]} → ${machineLoad().loadavg[0]} on ${load0.cores} cores`);
 const f = faults.report;
