@@ -5,9 +5,10 @@
 // the end says whether memory stayed flat:
 //   - RSS: last − first sample within --tolerance-mb (32) — the first sample is taken after one
 //     interval of running (a fresh process grows its heaps and allocator pools during the first
-//     minute), or at the start when there are fewer than 3 samples;
+//     minute); with fewer than 3 samples (a smoke run) RSS is not judged;
 //   - numTensors less kept frames (the frames a worker holds for the tracker's embed requests, one
-//     tensor each): unchanged from first to last (±2), or tensors leak.
+//     tensor each): unchanged from first to last (±2), or tensors leak; samples within 10 s of a
+//     worker kill are left out (a new worker reports its load-time tensors until its first frame).
 // Exit code 1 when either is not flat.
 //
 // With faults (bench/faults.ts): --kill-ffmpeg-every 3m (ffmpeg SIGKILLed that often; the clip is
@@ -152,15 +153,18 @@ const first = samples.length >= 3 ? samples[1]! : samples[0]!;
 const rssDelta = round(last.rssMb - first.rssMb);
 // Tensors from the first sample on are the models' before any frame: compare later settled samples.
 const settled = samples.slice(1).filter((s) => s.settled);
-const [tFirst, tLast] = [settled.length >= 3 ? settled[1]! : (settled[0] ?? first), settled.at(-1) ?? last];
+const [tFirst, tLast] = [settled.length >= 3 ? settled[1]! : (settled[0] ?? last), settled.at(-1) ?? last];
 const tensorDelta = tLast.numTensors - tLast.keptFrames - (tFirst.numTensors - tFirst.keptFrames);
-const rssFlat = Math.abs(rssDelta) <= toleranceMb;
+// With fewer than 3 samples the first is taken at start, mid warm-up: too early to judge RSS by.
+const rssJudged = samples.length >= 3;
+const rssFlat = !rssJudged || Math.abs(rssDelta) <= toleranceMb;
 const tensorsFlat = Math.abs(tensorDelta) <= 2;
 console.log(
   `\n${summary.frames} frames analysed in ${round((performance.now() - startedAt) / 60_000, 2)} min, ${summary.dropped} dropped, ${summary.lost} lost; ` +
     `latency p50/p95 ${summary.latencyMs.p50} / ${summary.latencyMs.p95} ms (the pipeline's recent-frames window)`,
 );
-console.log(`RSS ${first.rssMb} → ${last.rssMb} MB (from ${first.minute} min): ${rssDelta >= 0 ? '+' : ''}${rssDelta} MB, ${rssFlat ? 'flat' : 'NOT flat'} (tolerance ±${toleranceMb} MB)`);
+const rssVerdict = !rssJudged ? 'not judged (fewer than 3 samples: run longer than 2 × --every)' : rssFlat ? 'flat' : 'NOT flat';
+console.log(`RSS ${first.rssMb} → ${last.rssMb} MB (from ${first.minute} min): ${rssDelta >= 0 ? '+' : ''}${rssDelta} MB, ${rssVerdict} (tolerance ±${toleranceMb} MB)`);
 console.log(
   `worker tensors less kept frames ${tFirst.numTensors - tFirst.keptFrames} → ${tLast.numTensors - tLast.keptFrames} (${tFirst.minute} → ${tLast.minute} min): ${tensorDelta >= 0 ? '+' : ''}${tensorDelta}, ${tensorsFlat ? 'flat' : 'NOT flat (leak)'}`,
 );
