@@ -374,7 +374,8 @@ export async function rosterDataDir(config: Config, gallery: string, log: Logger
       for (const r of reports) if (r.status !== 'enrolled' && r.status !== 'unchanged') log.warn(r.message);
     }
     if (negatives) await ensureBuiltinNegatives(engine, roster);
-    const { model } = trainRoster(roster, { embedder: 'faceRecognition', detector: v.detector, alignment: v.alignment }, { augmented: config.enrolment.augment });
+    // The engine names its own setup, so the bench can never train under a stale embedder name.
+    const { model } = trainRoster(roster, engine.setup, { augmented: config.enrolment.augment });
     saveModel(tmp, model);
   } finally {
     roster.close();

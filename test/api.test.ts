@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { pino } from 'pino';
 import sharp from 'sharp';
@@ -24,9 +23,8 @@ import {
   reembedReportSchema,
   verifyResponseSchema,
 } from '../src/server/apiSchemas.ts';
-import { HAVE_FIXTURES, SKIP_MESSAGE, galleryFile, groupDir, tempDir, writeBadInputs } from './helpers/fixtures.ts';
+import { haveFixtures, galleryFile, groupDir, tempDir, writeBadInputs } from './helpers/fixtures.ts';
 
-const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
 const TOKEN = 'test-token-0123456789';
 /** In bbt3.jpg: everyone but penny, who stays unknown. Few people and views keep the test quick on 2 cores. */
 const ENROLLED = ['howard', 'leonard', 'raj', 'sheldon'] as const;
@@ -313,7 +311,7 @@ function sameFace(a: number[], b: number[]): boolean {
   return inside(a, b) && inside(b, a);
 }
 
-describe.skipIf(!HAVE_FIXTURES)('enrol, train and recognise real faces', () => {
+describe.skipIf(!haveFixtures('api.test.ts: enrol, train and recognise'))('enrol, train and recognise real faces', () => {
   const gallery = (person: string, i: number) => readFileSync(galleryFile(person, i));
 
   it('enrols multipart photos; a non-image among them is reported while the good ones are enrolled (207)', async () => {
@@ -452,4 +450,3 @@ describe.skipIf(!HAVE_FIXTURES)('enrol, train and recognise real faces', () => {
   });
 });
 
-if (!HAVE_FIXTURES) console.warn(`api.test.ts: ${SKIP_MESSAGE} (looked in ${FIXTURES})`);

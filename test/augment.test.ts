@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   AUGMENT_RANGES,
@@ -12,6 +11,7 @@ import {
 } from '../src/roster/augment.ts';
 import { decodeImage } from '../src/vision/image.ts';
 import type { Box, Point, RgbImage } from '../src/vision/types.ts';
+import { haveFixtures } from './helpers/fixtures.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
 const AMY = `${FIXTURES}faces/gallery/amy/amy1.png`;
@@ -346,7 +346,7 @@ describe('augment: colour and broadcast degradations', () => {
 
 // ---- real data ----------------------------------------------------------------------------------
 
-describe.skipIf(!existsSync(FIXTURES))('augment on a real enrolment photo (skipped when /work/shared/fixtures is absent)', () => {
+describe.skipIf(!haveFixtures('augment.test.ts: a real enrolment photo', '.'))('augment on a real enrolment photo (skipped when /work/shared/fixtures is absent)', () => {
   it('amy1.png: all views valid, flip mirrors, jpeg close, grayscale gray, lowres softer', async () => {
     const img = await decodeImage(AMY);
     const views = await augment(img, { seed: 2024, views: 12 });

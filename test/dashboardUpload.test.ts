@@ -8,8 +8,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../src/config/load.ts';
 import { startServer, type RunningServer } from '../src/server/app.ts';
 import { silentLogger } from '../src/shared/log.ts';
-import { HAVE_FIXTURES, SKIP_MESSAGE, tempDir } from './helpers/fixtures.ts';
+import { haveFixtures, tempDir } from './helpers/fixtures.ts';
 import { comparableFacesPhoto, dominantFacePhoto } from './helpers/pressPhotos.ts';
+
+const HAVE_FIXTURES = haveFixtures('dashboardUpload.test.ts');
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -98,4 +100,3 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FIXTURES)('dashboard photo upload of pre
   }, 180_000);
 });
 
-if (!HAVE_FIXTURES) console.warn(`dashboardUpload.test.ts: ${SKIP_MESSAGE}`);

@@ -102,8 +102,8 @@ describe('demo roster', () => {
   it('reuses the stored roster on the next call', async () => {
     const trainedAt = demo.recognizer.model.trainedAt;
     const again = await prepareDemoRoster(engine, dataDir, silentLogger);
+    // Not rebuilt is the check; how long loading takes is no unit test's business.
     expect(again.built).toBe(false);
-    expect(again.seconds).toBeLessThan(5);
     expect(again.players.map((p) => p.id)).toEqual(demo.players.map((p) => p.id));
     expect(again.recognizer.model.trainedAt).toBe(trainedAt);
     expect(JSON.parse(readFileSync(join(dataDir, DEMO_MARKER_FILE), 'utf8'))).toMatchObject({ complete: true });

@@ -9,7 +9,7 @@ import { decodeImage, imageToTensor } from '../src/vision/image.ts';
 import { packageDir, PROJECT_ROOT } from '../src/vision/weights.ts';
 import type { Embedder } from '../src/vision/types.ts';
 import { createFaceRecognitionEmbedder } from '../src/vision/embedders/faceRecognitionNet.ts';
-import { galleryFile, HAVE_FIXTURES, PEOPLE, SKIP_MESSAGE } from './helpers/fixtures.ts';
+import { galleryFile, haveFixtures, PEOPLE } from './helpers/fixtures.ts';
 
 /** The slice of face-api's node API this test uses. */
 interface FaceApiRecognition {
@@ -57,7 +57,7 @@ describe('tripletAccuracy', () => {
   });
 });
 
-describe.skipIf(!HAVE_FIXTURES)('faceRecognitionNet embedder (gallery crops)', () => {
+describe.skipIf(!haveFixtures('embedder.test.ts: gallery crops'))('faceRecognitionNet embedder (gallery crops)', () => {
   let embedder: Embedder;
   let faceapi: FaceApiRecognition;
   const crops: Tensor3D[] = [];
@@ -130,4 +130,3 @@ describe.skipIf(!HAVE_FIXTURES)('faceRecognitionNet embedder (gallery crops)', (
   });
 });
 
-if (!HAVE_FIXTURES) console.warn(`faceRecognitionNet embedder tests: ${SKIP_MESSAGE}`);

@@ -11,8 +11,10 @@ import { enrolResponseSchema } from '../src/server/apiSchemas.ts';
 import { startServer, type RunningServer } from '../src/server/app.ts';
 import { silentLogger } from '../src/shared/log.ts';
 import { VisionEngine } from '../src/vision/engine.ts';
-import { HAVE_FIXTURES, SKIP_MESSAGE, galleryFile, tempDir } from './helpers/fixtures.ts';
+import { haveFixtures, galleryFile, tempDir } from './helpers/fixtures.ts';
 import { comparableFacesPhoto, dominantFaceCutByEdgePhoto, dominantFacePhoto, iou, type PressPhoto } from './helpers/pressPhotos.ts';
+
+const HAVE_FIXTURES = haveFixtures('enrolDominantFace.test.ts');
 
 const TOKEN = 'test-token-0123456789';
 const OPTS = { augment: true, views: 2, actor: 'test' };
@@ -132,4 +134,3 @@ describe.skipIf(!HAVE_FIXTURES)('POST /api/players/:id/photos with press photos'
   }, 180_000);
 });
 
-if (!HAVE_FIXTURES) console.warn(`enrolDominantFace.test.ts: ${SKIP_MESSAGE}`);

@@ -2,16 +2,15 @@
 // the real images), and the seeded choice of rosters, strangers and negatives on invented people.
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planOpenset, type Person } from '../src/eval/openset.ts';
 import type { RosterResult } from '../src/eval/openset.ts';
-import { FIXTURES, HAVE_FIXTURES } from './helpers/fixtures.ts';
+import { FIXTURES, haveFixtures } from './helpers/fixtures.ts';
 
 const BIN = fileURLToPath(new URL('../bin/facecast.js', import.meta.url));
 const PROJECT = fileURLToPath(new URL('..', import.meta.url));
-const HAVE_LFW = HAVE_FIXTURES && existsSync(join(FIXTURES, 'lfw-view1', 'pairsDevTrain.txt'));
+const HAVE_LFW = haveFixtures('evalOpenset.test.ts', 'lfw-view1/pairsDevTrain.txt');
 
 function facecast(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

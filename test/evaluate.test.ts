@@ -2,7 +2,7 @@
 // self-containedness on a synthetic result, and leave-one-out identification on the real 8 × 5
 // gallery (wasm backend, fewer augmented views than the default, for time).
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,11 +27,10 @@ import {
   type EvalResult,
 } from '../src/recognition/evaluate.ts';
 import { escapeHtml, renderReport } from '../src/recognition/report.ts';
+import { haveFixtures } from './helpers/fixtures.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
 const GALLERY = join(FIXTURES, 'faces', 'gallery');
-const HAVE_GALLERY = existsSync(GALLERY);
-if (!HAVE_GALLERY) console.warn(`real-data fixtures not found at ${FIXTURES} (a fresh clone has no ../shared): the gallery evaluation is skipped`);
 const PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
 
 // ───────────── HTML checks ─────────────
@@ -180,14 +179,14 @@ describe('metric helpers', () => {
     }
   });
 
-  it.skipIf(!existsSync(join(FIXTURES, 'lfw-view1')))('negatives from LFW are spread over different people', () => {
+  it.skipIf(!haveFixtures('evaluate.test.ts: LFW negatives', 'lfw-view1'))('negatives from LFW are spread over different people', () => {
     const picked = listNegativeImages(join(FIXTURES, 'lfw-view1'), 50);
     expect(picked).toHaveLength(50);
     expect(new Set(picked.map((p) => p.group)).size).toBe(50);
     expect(picked[0]!.group < picked[49]!.group).toBe(true);
   });
 
-  it.skipIf(!existsSync(join(FIXTURES, 'lfw-view1')))('unseen strangers from the negatives folder leave out every person taken as a negative', () => {
+  it.skipIf(!haveFixtures('evaluate.test.ts: LFW strangers', 'lfw-view1'))('unseen strangers from the negatives folder leave out every person taken as a negative', () => {
     const lfw = join(FIXTURES, 'lfw-view1');
     const negatives = new Set(listNegativeImages(lfw, 300).map((p) => p.group));
     const all = listStrangerImages(lfw, 0, new Set());
@@ -280,7 +279,7 @@ describe('HTML report', () => {
 
 // ───────────── the real gallery ─────────────
 
-describe.skipIf(!HAVE_GALLERY)('facecast eval on the 8 × 5 gallery', () => {
+describe.skipIf(!haveFixtures('evaluate.test.ts: the gallery evaluation', 'faces/gallery'))('facecast eval on the 8 × 5 gallery', () => {
   const dir = mkdtempSync(join(tmpdir(), 'facecast-eval-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   let result: EvalResult;

@@ -15,7 +15,7 @@ import { negativeImages } from '../src/cli/train.ts';
 import { VisionEngine } from '../src/vision/engine.ts';
 import { decodeImage } from '../src/vision/image.ts';
 import type { FaceResult } from '../src/shared/protocol.ts';
-import { FIXTURES, HAVE_FIXTURES, PEOPLE, galleryFile, groupDir, tempDir } from './helpers/fixtures.ts';
+import { FIXTURES, haveFixtures, PEOPLE, galleryFile, groupDir, tempDir } from './helpers/fixtures.ts';
 
 interface Label {
   name: string | null;
@@ -33,7 +33,7 @@ interface Outcome {
   stranger: string[];
 }
 
-describe.skipIf(!HAVE_FIXTURES)('recognition of the group photos against the enrolled gallery', () => {
+describe.skipIf(!haveFixtures('groupRecognition.test.ts'))('recognition of the group photos against the enrolled gallery', () => {
   let config: Config;
   let engine: VisionEngine;
   /** Every labelled face of the group photos, found once. */

@@ -1,6 +1,6 @@
 // The MTCNN detector: pure helpers, then the cascade on real photos (wasm backend) against the
 // product's acceptance rule, landmark sanity, tight gallery crops and tensor hygiene.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { tf, type Tensor3D } from '../src/vision/tf.ts';
 import { selectBackend } from '../src/vision/backend.ts';
 import { decodeImage, imageToTensor, padImage } from '../src/vision/image.ts';
 import type { DetectedFace, Detector } from '../src/vision/types.ts';
-import { inside, sameFace, type LabelledImage } from './helpers/fixtures.ts';
+import { haveFixtures, inside, sameFace, type LabelledImage } from './helpers/fixtures.ts';
 import {
   createMtcnnDetector,
   DEFAULT_MTCNN_OPTIONS,
@@ -17,8 +17,7 @@ import {
 } from '../src/vision/detectors/mtcnn.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
-const HAVE_FIXTURES = existsSync(FIXTURES);
-if (!HAVE_FIXTURES) console.warn(`mtcnn: real-data fixtures not found at ${FIXTURES} (a fresh clone has no ../shared): photo tests skipped`);
+const HAVE_FIXTURES = haveFixtures('mtcnn.test.ts: photo tests', '.');
 const GROUP = join(FIXTURES, 'faces', 'group');
 const GALLERY = join(FIXTURES, 'faces', 'gallery');
 

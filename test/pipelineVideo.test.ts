@@ -10,7 +10,7 @@
 // after the first second of the shot; never a wrong name, the stranger never named; at most one ID
 // switch; a hard cut ends every old track at the first frame of the new shot. IDF1 and ID switches
 // are printed for the record.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,13 +26,13 @@ import { enrolPhotos, readPhotos } from '../src/roster/enroll.ts';
 import { openRoster, type Roster } from '../src/roster/roster.ts';
 import { silentLogger } from '../src/shared/log.ts';
 import { VisionEngine } from '../src/vision/engine.ts';
+import { haveFixtures } from './helpers/fixtures.ts';
 import { acceptanceShots, buildVideo, formatScore, scoreRun, type RunScore, type TestVideo } from './helpers/videos.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
 const GROUP = join(FIXTURES, 'faces', 'group');
 const GALLERY = join(FIXTURES, 'faces', 'gallery');
-const HAVE_FIXTURES = [join(GROUP, 'labels.json'), GALLERY].every((p) => existsSync(p));
-if (!HAVE_FIXTURES) console.warn(`real-data fixtures not found at ${FIXTURES} (a fresh clone has no ../shared): pipeline video acceptance skipped`);
+const HAVE_FIXTURES = haveFixtures('pipelineVideo.test.ts: video acceptance', 'faces/group/labels.json', 'faces/gallery');
 
 const PLAYERS = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'] as const;
 /** Seconds per shot: 1 s to settle, then 15 analysed frames per face at 5 fps. */

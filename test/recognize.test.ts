@@ -8,9 +8,9 @@ import { decodeImage, padImage } from '../src/vision/image.ts';
 import { createAligner } from '../src/vision/align.ts';
 import { tf } from '../src/vision/tf.ts';
 import { euclidean } from '../src/eval/lfw.ts';
-import { HAVE_FIXTURES, PEOPLE, galleryFile, groupDir } from './helpers/fixtures.ts';
+import { haveFixtures, PEOPLE, galleryFile, groupDir } from './helpers/fixtures.ts';
 
-describe.skipIf(!HAVE_FIXTURES)('recognition pipeline on real faces', () => {
+describe.skipIf(!haveFixtures('recognize.test.ts'))('recognition pipeline on real faces', () => {
   let engine: VisionEngine;
   beforeAll(async () => {
     engine = await VisionEngine.create(loadConfig({ env: {}, overrides: { vision: { backend: 'wasm' } } }).vision);

@@ -15,7 +15,7 @@ import { negativeImages } from '../src/cli/train.ts';
 import { VisionEngine } from '../src/vision/engine.ts';
 import { decodeImage } from '../src/vision/image.ts';
 import { embeddingSetupKey } from '../src/vision/setup.ts';
-import { FIXTURES, HAVE_FIXTURES, galleryFile, tempDir, writeBadInputs } from './helpers/fixtures.ts';
+import { FIXTURES, haveFixtures, galleryFile, tempDir, writeBadInputs } from './helpers/fixtures.ts';
 
 const SIMILARITY = 'faceRecognitionNet/mtcnn/similarity';
 const LANDMARKS68 = 'faceRecognitionNet/mtcnn/landmarks68';
@@ -23,7 +23,7 @@ const PHOTOS = { amy: [1, 2], raj: [1, 2] } as const;
 const cosine = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-describe.skipIf(!HAVE_FIXTURES)('facecast roster reembed: a roster embedded with another setup, embedded again from its stored photos', () => {
+describe.skipIf(!haveFixtures('reembed.test.ts'))('facecast roster reembed: a roster embedded with another setup, embedded again from its stored photos', () => {
   let oldEngine: VisionEngine;
   let engine: VisionEngine;
   let dataDir: string;

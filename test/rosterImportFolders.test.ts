@@ -7,8 +7,10 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isPlayerFolderName, playerFolder, playerFolders } from '../src/roster/playerFolders.ts';
-import { HAVE_FIXTURES, SKIP_MESSAGE, galleryFile, tempDir } from './helpers/fixtures.ts';
+import { haveFixtures, galleryFile, tempDir } from './helpers/fixtures.ts';
 import { dominantFacePhoto } from './helpers/pressPhotos.ts';
+
+const HAVE_FIXTURES = haveFixtures('rosterImportFolders.test.ts');
 
 const BIN = fileURLToPath(new URL('../bin/facecast.js', import.meta.url));
 const dirs: string[] = [];
@@ -115,4 +117,3 @@ describe.skipIf(!HAVE_FIXTURES)('facecast roster import: a folder per person as 
   }, 60_000);
 });
 
-if (!HAVE_FIXTURES) console.warn(`rosterImportFolders.test.ts: ${SKIP_MESSAGE}`);

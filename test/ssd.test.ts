@@ -1,6 +1,6 @@
 // The SSD MobileNetV1 detector with 68-point landmarks: the labelled group photos, the face-api
 // demo photos, tensor hygiene, and agreement with @vladmandic/face-api's own pipeline.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,15 +10,14 @@ import { selectBackend } from '../src/vision/backend.ts';
 import { decodeImage, imageToTensor } from '../src/vision/image.ts';
 import { packageDir } from '../src/vision/weights.ts';
 import type { Box, DetectedFace, Point } from '../src/vision/types.ts';
-import { inside, sameFace, type LabelledImage } from './helpers/fixtures.ts';
+import { haveFixtures, inside, sameFace, type LabelledImage } from './helpers/fixtures.ts';
 import { createSsdDetector, DEFAULT_SSD_OPTIONS, orderLeftRight, resolveSsdOptions, type SsdDetector, type SsdFace } from '../src/vision/detectors/ssd.ts';
 import { nonMaxSuppression } from '../src/vision/detectors/ssdNet.ts';
 import { detectLandmarks68, faceCrop, landmarks68Forward, loadLandmark68Net, toLandmarks5, type Landmark68Params } from '../src/vision/landmarks68.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
-const HAVE_FIXTURES = existsSync(FIXTURES);
-const SKIP_MESSAGE = `real-data fixtures not found at ${FIXTURES} (a fresh clone has no ../shared): skipped`;
-if (!HAVE_FIXTURES) console.warn(SKIP_MESSAGE);
+const HAVE_FIXTURES = haveFixtures('ssd.test.ts: labelled photos', '.');
+const SKIP_MESSAGE = 'ssd: real-data fixtures not found (a fresh clone has no ../shared): skipped';
 const GROUP = join(FIXTURES, 'faces', 'group');
 const DEMO = fileURLToPath(new URL('../node_modules/@vladmandic/face-api/demo/', import.meta.url));
 

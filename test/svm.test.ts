@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng, decisionValue, trainLinearSvm, type SvmModel } from '../src/recognition/svm.ts';
 import { fitPlatt, plattProbability } from '../src/recognition/platt.ts';
 import { loadClassifier, trainClassifier, type TrainSample, type TrainedClassifier } from '../src/recognition/linearSvmClassifier.ts';
+import { SERVICE_LEVEL } from './helpers/serviceLevels.ts';
 
 // ───────────── helpers ─────────────
 
@@ -252,7 +253,7 @@ describe('one-vs-rest roster classifier', () => {
     expect(clf.thresholds.pMin).toBeGreaterThanOrEqual(0.5);
     expect(clf.thresholds.marginMin).toBeGreaterThanOrEqual(0.1);
     expect(clf.thresholds.distMax).toBeLessThanOrEqual(0.6);
-    expect(m.trainingMs).toBeLessThan(30_000);
+    expect(m.trainingMs).toBeLessThan(SERVICE_LEVEL.trainingMs);
   });
 
   it('names every training sample correctly and never names the wrong player', () => {

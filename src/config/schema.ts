@@ -151,6 +151,11 @@ export const serverConfigSchema = z
       ),
     production: z.boolean().describe('Production mode (also set by NODE_ENV=production): no generated tokens, no stack traces in errors.'),
     maxUploadBytes: z.number().int().min(1024).describe('Largest accepted upload (image or multipart body) in bytes.'),
+    csvImportMaxRows: z
+      .number()
+      .int()
+      .min(1)
+      .describe('Most data rows a roster.csv sent to POST /api/players/import may have (the body is also capped at 1 MB); a larger file is refused whole with 413.'),
     operatorPassword: z
       .string()
       .describe(

@@ -146,6 +146,25 @@ export interface AuditQuery {
 
 export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
 
+/** One roster-file row, validated on its own (see validateImportRow). */
+export interface ImportRow {
+  line: number;
+  id: string;
+  fields: ParsedPlayerPatch;
+}
+
+export interface ImportOutcome {
+  line: number;
+  id: string;
+  status: 'created' | 'updated' | 'unchanged' | 'refused';
+  /** Why a row was refused. */
+  error?: string;
+}
+
+/** Players listed by name in an import's audit row; the counts cover the rest. */
+const IMPORT_AUDIT_PLAYERS = 500;
+
+
 const DEFAULT_ACTOR = 'system';
 const EMBEDDING_BYTES = EMBEDDING_DIM * 4;
 
@@ -220,6 +239,18 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
   const r = schema.safeParse(value);
   if (!r.success) throw new RosterError('INVALID', `invalid ${what}: ${describeIssues(r.error)}`);
   return r.data;
+}
+
+/**
+ * A roster-file row → the fields it sets, or what is wrong with it. `named` says whether the row
+ * gave a name: a known player keeps its own when the file has no name for it.
+ */
+export function validateImportRow(line: number, input: PlayerInput, named: boolean): ImportRow | { line: number; id: string; error: string } {
+  const id = typeof input.id === 'string' ? input.id : '';
+  const r = playerInputSchema.safeParse(input);
+  if (!r.success) return { line, id, error: `invalid player '${id}': ${describeIssues(r.error)}` };
+  const { id: _id, ...fields } = r.data;
+  return { line, id: r.data.id, fields: named ? fields : { ...fields, name: undefined } };
 }
 
 function noPlayer(id: string): RosterError {
@@ -440,6 +471,73 @@ export class Roster {
       const merged = parse(statsSchema, mergeStats(JSON.parse(existing.stats) as Stats, patch), `stats for player '${id}'`);
       this.applyColumns(id, existing, { ...existing, stats: JSON.stringify(merged) }, who, 'player.stats');
       return this.mustGet(id);
+    });
+  }
+
+  /**
+   * A roster file in one transaction with one audit row: new ids are created, known ones get the
+   * fields their row gives and their stats merged; later rows build on earlier ones. A row whose
+   * merged stats break a limit is refused alone. Each player is written once, however many rows.
+   */
+  importPlayers(rows: readonly ImportRow[], actor: string = DEFAULT_ACTOR): ImportOutcome[] {
+    const who = parse(actorSchema, actor, 'actor');
+    return this.db.write(() => {
+      // Stats stay objects until the end: a file of many rows for one player must not re-serialise them per row.
+      const state = new Map<string, { before: PlayerColumns | null; after: PlayerColumns; stats: Stats }>();
+      const select = this.sql.prepare('SELECT name, number, team, team_color, position, stats, photo, photo_mime FROM players WHERE id = ?');
+      const outcomes = rows.map(({ line, id, fields }): ImportOutcome => {
+        let cur = state.get(id);
+        if (!cur) {
+          const before = (select.get(id) as PlayerColumns | undefined) ?? null;
+          cur = { before, after: before ?? EMPTY_COLUMNS, stats: before ? (JSON.parse(before.stats) as Stats) : {} };
+        }
+        const exists = cur.before !== null || state.has(id);
+        const { stats, ...rest } = fields;
+        const after = mergeColumns(cur.after, exists ? rest : { ...rest, name: rest.name ?? id });
+        let changed = !exists || AUDIT_FIELDS.some(([col]) => after[col] !== cur.after[col]);
+        let merged = cur.stats;
+        if (stats && Object.entries(stats).some(([k, v]) => merged[k] !== v)) {
+          merged = { ...merged, ...stats };
+          const grew = Object.keys(merged).length > Object.keys(cur.stats).length;
+          const valid = grew ? statsSchema.safeParse(merged) : null;
+          if (valid && !valid.success) return { line, id, status: 'refused', error: `invalid stats: ${describeIssues(valid.error)}` };
+          changed = true;
+        }
+        state.set(id, { before: cur.before, after, stats: merged });
+        return { line, id, status: !exists ? 'created' : changed ? 'updated' : 'unchanged' };
+      });
+      const now = this.db.now();
+      const insert = this.sql.prepare(
+        `INSERT INTO players (id, name, number, team, team_color, position, stats, photo, photo_mime, created_at, updated_at)
+         VALUES (@id, @name, @number, @team, @team_color, @position, @stats, @photo, @photo_mime, @now, @now)`,
+      );
+      const update = this.sql.prepare(
+        `UPDATE players SET name = @name, number = @number, team = @team, team_color = @team_color, position = @position,
+           stats = @stats, updated_at = @now WHERE id = @id`,
+      );
+      const changes: Record<string, unknown> = {};
+      let created = 0;
+      let updated = 0;
+      for (const [id, entry] of state) {
+        const { before } = entry;
+        const after = { ...entry.after, stats: JSON.stringify(entry.stats) };
+        if (before === null) {
+          insert.run({ ...after, id, now });
+          created++;
+          if (created + updated <= IMPORT_AUDIT_PLAYERS) changes[id] = { created: describeColumns(after) };
+          continue;
+        }
+        const diff = diffColumns(before, after);
+        if (Object.keys(diff).length === 0) continue;
+        update.run({ ...after, id, now });
+        updated++;
+        if (created + updated <= IMPORT_AUDIT_PLAYERS) changes[id] = diff;
+      }
+      const refused = outcomes.filter((o) => o.status === 'refused').length;
+      if (created + updated > 0) {
+        this.audit(who, 'players.import', null, { rows: rows.length, refused, created, updated, players: changes, listed: Math.min(created + updated, IMPORT_AUDIT_PLAYERS) });
+      }
+      return outcomes;
     });
   }
 

@@ -3,39 +3,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlayerInput } from './schema.ts';
+import { csvRecords, csvRecordsAsync, type CsvRecord } from './csvRecords.ts';
 
 const KNOWN = new Set(['id', 'name', 'number', 'team', 'teamcolor', 'team_color', 'position']);
-
-/** RFC 4180-style CSV: commas, double-quoted fields with "" escapes, CRLF or LF. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      if (row.some((f) => f.trim() !== '')) rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  row.push(field);
-  if (row.some((f) => f.trim() !== '')) rows.push(row);
-  return rows;
-}
 
 function numberOrText(v: string): number | string {
   const n = Number(v);
@@ -69,8 +39,33 @@ export interface CsvRow {
   /** 1-based line in the file (the header is line 1). */
   line: number;
   player: PlayerInput;
+  /** Whether the row had a name (else the name is the id, which an update must not copy). */
+  named: boolean;
   /** What is wrong with this row; the player is then not to be used. */
   error: string | null;
+}
+
+const NO_HEADER =
+  'the first line must be a header with an "id" column (and optionally name, number, team, teamColor, position; other columns are stats)';
+
+/** The header's column names; throws when it is unusable. */
+function headerOf(records: CsvRecord[]): string[] {
+  const header = records[0];
+  if (!header || header.error || !header.cells.some((h) => h.trim().toLowerCase() === 'id')) throw new Error(NO_HEADER);
+  return header.cells.map((h) => h.trim());
+}
+
+/** One data record → its row, or null for a blank line (whitespace only). */
+function toRow(names: string[], { line, cells, error }: CsvRecord): CsvRow | null {
+  if (error) return { line, player: { id: '', name: '' }, named: false, error };
+  if (cells.every((c) => c.trim() === '')) return null;
+  const player = rowToPlayer(names, cells);
+  const nameAt = names.findIndex((h) => h.toLowerCase() === 'name');
+  const named = nameAt >= 0 && (cells[nameAt]?.trim() ?? '') !== '';
+  if (cells.length > names.length) {
+    return { line, player, named, error: `${cells.length} fields but the header has ${names.length}; quote a field that contains a comma ("Smith, J")` };
+  }
+  return { line, player, named, error: player.id ? null : 'empty id' };
 }
 
 /**
@@ -78,15 +73,22 @@ export interface CsvRow {
  * row by row). Throws only when the header itself is unusable.
  */
 export function parseRosterCsv(text: string): CsvRow[] {
-  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, ''));
-  if (!header?.some((h) => h.trim().toLowerCase() === 'id')) {
-    throw new Error('the first line must be a header with an "id" column (and optionally name, number, team, teamColor, position; other columns are stats)');
+  const records = csvRecords(text);
+  const names = headerOf(records);
+  return records.slice(1).flatMap((r) => toRow(names, r) ?? []);
+}
+
+/** parseRosterCsv for the server: the same rows, parsed without holding the event loop. */
+export async function parseRosterCsvAsync(text: string): Promise<CsvRow[]> {
+  const records = await csvRecordsAsync(text);
+  const names = headerOf(records);
+  const rows: CsvRow[] = [];
+  for (let i = 1; i < records.length; i++) {
+    if (i % 2000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    const row = toRow(names, records[i]!);
+    if (row) rows.push(row);
   }
-  const names = header.map((h) => h.trim());
-  return rows.map((cells, i) => {
-    const player = rowToPlayer(names, cells);
-    return { line: i + 2, player, error: player.id ? null : 'empty id' };
-  });
+  return rows;
 }
 
 /** The roster file in dir (roster.json preferred, then roster.csv), keyed by player id; empty when none. */

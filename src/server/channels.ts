@@ -380,6 +380,14 @@ export class ChannelManager {
     ctx.events.on('player', ({ id }) => {
       for (const c of this.channels.values()) c.controller.playerChanged(id);
     });
+    // An import names every player it touched: look them up a slice at a time between frames.
+    ctx.events.on('roster', ({ ids }) => {
+      const step = (from: number) => {
+        for (const id of ids.slice(from, from + 500)) for (const c of this.channels.values()) c.controller.playerChanged(id);
+        if (from + 500 < ids.length) setImmediate(step, from + 500);
+      };
+      step(0);
+    });
     this.startDashboardFeeds();
     // Channel 1 always exists (the demo, pages without ?channel=); then the configured ones.
     for (const id of [...new Set(['1', ...ctx.config.server.channels])].slice(0, MAX_CHANNELS)) this.ensure(id);
@@ -393,7 +401,9 @@ export class ChannelManager {
     const onPlayer: (c: { type: 'created' | 'updated' | 'stats' | 'enrolled' | 'removed'; id: string }) => void = ({ type, id }) =>
       send(null, { type: 'roster', change: type, playerId: id }, { skippable: false });
     const onTraining = (msg: Extract<ServerMessage, { type: 'training' }>, progressOnly: boolean) => send(null, msg, { skippable: progressOnly });
+    const onRoster = () => send(null, { type: 'roster', change: 'updated', playerId: null }, { skippable: false });
     this.ctx.events.on('player', onPlayer);
+    this.ctx.events.on('roster', onRoster);
     this.ctx.trainer.on('training', onTraining);
     const timer = setInterval(() => {
       if (out.hasOperators?.(null)) send(null, this.health());
@@ -402,6 +412,7 @@ export class ChannelManager {
     this.stopFeeds = () => {
       clearInterval(timer);
       this.ctx.events.off('player', onPlayer);
+      this.ctx.events.off('roster', onRoster);
       this.ctx.trainer.off('training', onTraining);
     };
   }

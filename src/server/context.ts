@@ -16,6 +16,8 @@ import { BackgroundTrainer } from './trainer.ts';
 export interface AppEvents {
   /** A player was created, edited (fields, stats, photo, faces) or removed. */
   player: [change: { type: 'created' | 'updated' | 'stats' | 'enrolled' | 'removed'; id: string; player: Player | null }];
+  /** A roster file was imported: one event for the whole file, with the players it created or changed. */
+  roster: [change: { type: 'imported'; ids: string[] }];
   /** A new model was trained and loaded. */
   model: [recognizer: Recognizer];
 }

@@ -94,7 +94,7 @@ function map(err: unknown): Mapped | null {
   if (err instanceof ModelStoreError) return { status: 500, code: 'MODEL_UNREADABLE', message: err.message };
   const bp = err as BodyParserError;
   if (bp?.type === 'entity.too.large') {
-    return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: `JSON body is larger than the ${bp.limit ?? '?'}-byte limit; send less data per request` };
+    return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: `request body is larger than the ${bp.limit ?? '?'}-byte limit; send less data per request` };
   }
   if (bp?.type === 'entity.parse.failed') return { status: 400, code: 'INVALID_JSON', message: `request body is not valid JSON (${bp.message})` };
   if (typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500) {

@@ -6,11 +6,24 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
 export const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
-export const HAVE_FIXTURES = existsSync(join(FIXTURES, 'faces'));
-export const SKIP_MESSAGE = `real-data fixtures not found at ${FIXTURES} (a fresh clone has no ../shared): skipped`;
 export const FACEAPI_DEMO = fileURLToPath(new URL('../../node_modules/@vladmandic/face-api/demo/', import.meta.url));
 
-if (!HAVE_FIXTURES) console.warn(SKIP_MESSAGE);
+/** CI=true (or any value but 0/false): the CI of a clean clone, where ../shared is laid beside it. */
+const IN_CI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
+
+/**
+ * Whether the shared real-data fixtures a suite needs are there (paths under FIXTURES; default
+ * faces/). The one place that decides skipping: missing fixtures skip the suite with a message,
+ * except under CI, where this throws so the file fails instead of passing on skipped tests.
+ */
+export function haveFixtures(suite: string, ...paths: string[]): boolean {
+  const missing = (paths.length ? paths : ['faces']).map((p) => join(FIXTURES, p)).filter((p) => !existsSync(p));
+  if (missing.length === 0) return true;
+  const message = `${suite}: real-data fixtures not found (${missing.join(', ')}; a fresh clone has no ../shared)`;
+  if (IN_CI) throw new Error(`${message}. CI is set, so this fails instead of skipping: put the shared fixtures at ${FIXTURES}`);
+  console.warn(`${message}: skipped`);
+  return false;
+}
 
 export const PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'] as const;
 export const galleryFile = (person: string, i: number) => join(FIXTURES, 'faces', 'gallery', person, `${person}${i}.png`);
