@@ -535,6 +535,8 @@ interface Trial {
   cls: number;
   skipFold: number | null;
   left: number;
+  /** An augmented view of a left-out player: it shapes the fitted gates, but a stranger on air is a real face. */
+  synthetic?: boolean;
 }
 
 /** Score one held-out row given its decision values over `classes` (indices into ds.labels). */
@@ -578,7 +580,7 @@ function leaveIdentityOutTrials(ds: Dataset, C: number, finals: SvmModel[], plat
     );
     for (const r of test) {
       const dec = Float64Array.from(models, (m) => decisionRow(ds.data, r, m.w, m.b));
-      out.push({ ...trialFor(ds, r, dec, classes, platt, null), good: false, kind: 'stranger', left: p });
+      out.push({ ...trialFor(ds, r, dec, classes, platt, null), good: false, kind: 'stranger', left: p, ...(ds.genuineEval[r] ? {} : { synthetic: true }) });
     }
   }
   return out;
@@ -726,8 +728,13 @@ function impostorDistanceLimit(badsByDistance: { p: number; m: number; d: number
   return Infinity;
 }
 
-/** Trial outcomes under the whole rule: the fitted gates when they apply, the open-set rule when there is one. */
-function evaluate(trials: Trial[], t: Thresholds, fitted: boolean, openSetPass: ((t: Trial) => boolean) | null) {
+/**
+ * Trial outcomes under the whole rule: the fitted gates when they apply, the open-set rule when
+ * there is one. With the open-set rule, stranger trials are real photos only, as genuine ones are:
+ * its target is a rate per real face, and a dozen near-copies of one photo are not a dozen strangers.
+ */
+function evaluate(all: Trial[], t: Thresholds, fitted: boolean, openSetPass: ((t: Trial) => boolean) | null) {
+  const trials = openSetPass ? all.filter((tr) => !tr.synthetic) : all;
   let genuine = 0;
   let genuineAccepted = 0;
   let impostors = 0;
